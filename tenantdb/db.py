@@ -44,7 +44,14 @@ Statement = LiteralString | bytes | sql.SQL | sql.Composed
 
 SET_CONTEXT = b"select set_config('app.tenant_id', %s, true), set_config('app.user_id', %s, true)"
 TENANT_WIDE = "*"  # app.user_id in the explicit tenant-wide service mode
-_PERMANENT_CONNECT_ERRORS = {"28000", "28P01", "3D000"}  # bad role, bad password, no database
+# DISCARD ALL but for prepared statements, which psycopg tracks (and forgets reliably only the
+# first time it sees DISCARD ALL on a connection).
+RESET_SESSION = (
+    b"close all; set session authorization default; reset all; unlisten *;"
+    b" select pg_advisory_unlock_all(); discard temp; discard sequences"
+)
+# A server that answers FATAL at login will answer the same again, unless it is busy or starting.
+_TRANSIENT_FATAL = ("starting up", "shutting down", "recovery", "too many")
 
 
 class Tx(Protocol):
@@ -138,8 +145,8 @@ class Transaction(_Runner):
             if self._begun:
                 self._finish(conn, commit=exc_type is None)
         finally:
-            # a connection that ran raw SQL may carry session state: it is not reused
-            self.scope.database.checkin(conn, discard=self._raw)
+            # raw SQL may have changed session state: clear it before the next checkout
+            self.scope.database.checkin(conn, reset=self._raw)
 
     def _finish(self, conn: Connection, *, commit: bool) -> None:
         if commit and conn.info.transaction_status == TransactionStatus.INERROR:
@@ -173,8 +180,8 @@ class Transaction(_Runner):
     ) -> list[tuple[Any, ...]]:
         """Run literal SQL in this transaction (tests, one-off tools); its rows as tuples.
 
-        Values go in ``params``, never into the string. The connection is closed afterwards
-        instead of returning to the pool, in case the SQL changed session state.
+        Values go in ``params``, never into the string. The connection's session state is
+        cleared before it returns to the pool, in case the SQL changed it.
         """
         self._raw = True
         return self._send("raw", query, params, tuple_row)[0]
@@ -274,10 +281,13 @@ class Database:
         except Exception as e:
             raise translate(e) from e
 
-    def checkin(self, conn: Connection, *, discard: bool = False) -> None:
-        """Return a connection; ``discard`` closes it so the pool opens a fresh one."""
-        if discard:
-            conn.close()
+    def checkin(self, conn: Connection, *, reset: bool = False) -> None:
+        """Return a connection; ``reset`` first clears its session state (settings, role, ...)."""
+        if reset and not conn.closed:
+            try:
+                conn.execute(RESET_SESSION)
+            except psycopg.Error:
+                conn.close()  # the pool replaces a closed connection
         self.pool.putconn(conn)
 
     def health(self) -> Health:
@@ -339,9 +349,10 @@ def _wait_for_server(url: str, kwargs: dict[str, Any], timeout: float) -> None:
             psycopg.connect(url, **kwargs, connect_timeout=max(1, round(timeout))).close()
             return
         except psycopg.Error as e:
-            if e.sqlstate in _PERMANENT_CONNECT_ERRORS or time.monotonic() + delay > deadline:
-                message = f"cannot connect to the database: {e}"
-                raise Unavailable(message, sqlstate=e.sqlstate) from e
+            message = str(e)
+            refused = "FATAL:" in message and not any(t in message for t in _TRANSIENT_FATAL)
+            if refused or time.monotonic() + delay > deadline:
+                raise Unavailable(f"cannot connect to the database: {e}", sqlstate=e.sqlstate) from e
             log.info("database not reachable yet, retrying in %.1f s: %s", delay, e)
         time.sleep(delay)
         delay = min(delay * 2, 5.0)

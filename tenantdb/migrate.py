@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from yoyo import get_backend, read_migrations
 
 from tenantdb.errors import ConfigurationError, translate
 from tenantdb.paths import MIGRATIONS_DIR, SQL_DIR
+from tenantdb.urls import for_yoyo, with_session_role
 
 OWNER = "tenantdb_owner"
 APP = "tenantdb_app"
@@ -92,6 +92,7 @@ def _migrations() -> Any:
 @contextmanager
 def _migrator(url: str) -> Iterator[Any]:
     """A yoyo backend connected as the owner, holding the migration locks."""
+    for_yoyo(url)  # yoyo takes URLs only: fail early on a key=value string
     try:
         conn = psycopg.connect(url, autocommit=True)
     except psycopg.Error as e:
@@ -107,9 +108,9 @@ def _migrator(url: str) -> Iterator[Any]:
         user, superuser = row
         if superuser:
             bootstrap(conn)
-            yoyo_url = _yoyo_url(url, role=OWNER)
+            yoyo_url = for_yoyo(with_session_role(url, OWNER))
         elif user == OWNER:
-            yoyo_url = _yoyo_url(url)
+            yoyo_url = for_yoyo(url)
         else:
             raise ConfigurationError(
                 f"migrations run as {OWNER}: connect as it, or as a superuser to create the "
@@ -123,14 +124,3 @@ def _migrator(url: str) -> Iterator[Any]:
             raise translate(e) from e
         finally:
             backend.connection.close()
-
-
-def _yoyo_url(url: str, role: str | None = None) -> str:
-    """``url`` in yoyo's form (``postgresql+psycopg://``), optionally with a session role."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
-        raise ConfigurationError("migrations need a postgresql:// URL, not a key=value string")
-    query = dict(parse_qsl(parts.query))
-    if role:
-        query["options"] = f"{query.get('options', '')} -c role={role}".strip()
-    return urlunsplit(parts._replace(scheme="postgresql+psycopg", query=urlencode(query)))

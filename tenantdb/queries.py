@@ -35,7 +35,7 @@ class QueryFile:
             text = path.read_text(encoding="utf-8")
         except OSError as e:
             raise QueryFileError(f"cannot read {path}: {e}") from e
-        self._queries = _parse(text, str(path))
+        self._queries = parse_queries(text, str(path))
 
     def __getattr__(self, name: str) -> Query:
         try:
@@ -47,7 +47,7 @@ class QueryFile:
         return list(self._queries)
 
 
-def _parse(text: str, source: str) -> dict[str, Query]:
+def parse_queries(text: str, source: str) -> dict[str, Query]:
     parts = _HEADER.split(text)
     if _code(parts[0]):
         raise QueryFileError(f"{source}: SQL before the first '-- name:' header")

@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
 from uuid import uuid4
 
 import psycopg
 from psycopg import sql
 
 from tenantdb.migrate import APP, OWNER, migrate
+from tenantdb.urls import database_name, with_database, with_user
 
 log = logging.getLogger("tenantdb.testing")
 
@@ -117,24 +117,16 @@ def embedded_postgres(pgdata: Path, *, keep: bool = True) -> Iterator[Server]:
         server.cleanup()
 
 
-def with_url(url: str, *, user: str | None = None, dbname: str | None = None) -> str:
-    """``url`` with another user (and no password) or another database."""
-    parts = urlsplit(url)
-    netloc = parts.netloc if user is None else f"{quote(user)}@{parts.netloc.rpartition('@')[2]}"
-    path = parts.path if dbname is None else f"/{quote(dbname)}"
-    return urlunsplit(parts._replace(netloc=netloc, path=path))
-
-
 def create_database(server: Server, *, prefix: str = "tenantdb_test") -> str:
     """A new, empty database on ``server``; its superuser URL."""
     name = f"{prefix}_{uuid4().hex[:12]}"
     with psycopg.connect(server.url, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return with_url(server.url, dbname=name)
+    return with_database(server.url, name)
 
 
 def drop_database(server: Server, url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
+    name = database_name(url)
     with psycopg.connect(server.url, autocommit=True) as conn:
         drop = sql.SQL("drop database if exists {} with (force)")
         conn.execute(drop.format(sql.Identifier(name)))
@@ -145,8 +137,8 @@ def migrated_database(server: Server, *, prefix: str = "tenantdb_test") -> Migra
     url = create_database(server, prefix=prefix)
     migrate(url)
     return MigratedDatabase(
-        name=urlsplit(url).path.lstrip("/"),
+        name=database_name(url),
         superuser_url=url,
-        owner_url=with_url(url, user=OWNER),
-        app_url=with_url(url, user=APP),
+        owner_url=with_user(url, OWNER),
+        app_url=with_user(url, APP),
     )

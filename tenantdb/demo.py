@@ -1,0 +1,115 @@
+"""``tenantdb demo``: two tenants, their users and tasks, and what row-level security refuses."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+from tenantdb import tasks, tenants
+from tenantdb.db import Database, Scope
+from tenantdb.errors import TenantdbError, translate
+from tenantdb.migrate import APP, migrate, migration_ids
+from tenantdb.tasks import TaskCreate
+from tenantdb.tenants import Provisioned, TenantCreate, UserCreate
+from tenantdb.testing import embedded_postgres
+from tenantdb.urls import with_database, with_session_role
+
+DEMO_DATA = Path(".tenantdb") / "demo"
+DEMO_DATABASE = "tenantdb_demo"
+
+Print = Callable[[str], None]
+
+
+@contextmanager
+def demo_server(url: str | None, out: Print) -> Iterator[str]:
+    """A superuser URL: ``url`` itself, or the embedded server with its data in ``DEMO_DATA``."""
+    if url:
+        out("server: DATABASE_URL")
+        yield url
+        return
+    with embedded_postgres(DEMO_DATA / "pgdata") as server:
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            if not conn.execute(
+                "select 1 from pg_database where datname = %s", [DEMO_DATABASE]
+            ).fetchone():
+                conn.execute(f"create database {DEMO_DATABASE}")  # a constant, not input
+        out(f"server: embedded PostgreSQL, data in {DEMO_DATA}/ (stopped when the demo ends)")
+        yield with_database(server.url, DEMO_DATABASE)
+
+
+def run_demo(url: str | None, out: Print = print) -> None:
+    """Migrate, provision two tenants, and show what each one sees and what is refused."""
+    with demo_server(url, out) as admin_url:
+        applied = migrate(admin_url)
+        out(f"migrations: {len(applied)} applied now, {len(migration_ids())} in all")
+        # The runtime role, through SET ROLE at login: the URL needs a role allowed to do that.
+        with Database.connect(database_url=with_session_role(admin_url, APP), pool_min_size=1) as db:
+            _show(db, out)
+
+
+def _show(db: Database, out: Print) -> None:
+    acme = _tenant(db, "Acme", "alice@acme.test", "Alice")
+    globex = _tenant(db, "Globex", "carol@globex.test", "Carol")
+    alice = db.as_user(acme.tenant.id, acme.user.id)
+    bob_user = tenants.create_user(alice, UserCreate(email="bob@acme.test", display_name="Bob"))
+    bob = db.as_user(acme.tenant.id, bob_user.id)
+    carol = db.as_user(globex.tenant.id, globex.user.id)
+    with alice.transaction() as tx:  # several statements, one transaction
+        ship = tasks.create_task(tx, TaskCreate(title="Ship the release"))
+        tasks.create_task(tx, TaskCreate(title="Write the changelog"))
+        tasks.complete_task(tx, ship.id)
+    tasks.create_task(bob, TaskCreate(title="Review the pull request"))
+    tasks.create_task(carol, TaskCreate(title="Plan the offsite"))
+
+    out("\nWhat each user sees (the queries have no tenant filter: the policies apply it):")
+    for label, scope in (("alice @ Acme ", alice), ("bob   @ Acme ", bob), ("carol @ Globex", carol)):
+        titles = [f"{t.title}{' (done)' if t.completed else ''}"
+                  for t in tasks.list_tasks(scope).items]
+        out(f"  {label}: {len(titles)} task(s): {', '.join(titles)}")
+    with db.as_tenant(acme.tenant.id).transaction() as tx:
+        count = tx.execute_raw("select count(*) from tenantdb.tasks")[0][0]
+        visible = tx.execute_raw("select count(*) from tenantdb.tenants")[0][0]
+    out(f"  Acme, tenant-wide service mode: {count} task(s); tenants visible: {visible}")
+
+    out("\nWhat is refused:")
+    _refused(out, "carol reads alice's task by id", lambda: tasks.get_task(carol, ship.id))
+    _refused(out, "bob completes alice's task", lambda: tasks.complete_task(bob, ship.id))
+    _refused(out, "carol inserts a task into Acme", lambda: _insert_raw(carol, acme))
+    _refused(out, "a transaction with no tenant context", lambda: _no_context(db))
+    _refused(out, "a blank title", lambda: TaskCreate(title="   "))
+
+
+def _tenant(db: Database, name: str, email: str, display_name: str) -> Provisioned:
+    owner = UserCreate(email=email, display_name=display_name)
+    return tenants.provision_tenant(db, TenantCreate(name=name, owner=owner))
+
+
+def _insert_raw(scope: Scope, victim: Provisioned) -> None:
+    with scope.transaction() as tx:
+        tx.execute_raw(
+            "insert into tenantdb.tasks (tenant_id, user_id, title) values (%s, %s, 'spam')",
+            [victim.tenant.id, victim.user.id],
+        )
+
+
+def _no_context(db: Database) -> None:
+    conn = db.checkout()
+    try:
+        conn.execute("select count(*) from tenantdb.tasks")
+    except psycopg.Error as e:
+        raise translate(e) from e
+    finally:
+        db.checkin(conn)
+
+
+def _refused(out: Print, what: str, attempt: Callable[[], object]) -> None:
+    try:
+        attempt()
+    except (TenantdbError, ValueError) as e:
+        state = f" [SQLSTATE {e.sqlstate}]" if isinstance(e, TenantdbError) and e.sqlstate else ""
+        first_line = str(e).splitlines()[0]
+        out(f"  {what:<38} -> {type(e).__name__}: {first_line}{state}")
+    else:
+        raise AssertionError(f"not refused: {what}")
+

@@ -1,0 +1,98 @@
+"""Fixtures for tenantdb's own tests, on top of the plugin's tenantdb_server/_database/_db.
+
+Every test makes its own tenants (random ids), so tests share one migrated database and need no
+cleanup. ``observer`` is a superuser connection that looks from outside at what really committed.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+
+from tenantdb import Database, Scope, tasks, tenants
+from tenantdb.tenants import TenantCreate, UserCreate
+from tenantdb.testing import MigratedDatabase
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user of a tenant, and the scope that acts for them."""
+
+    tenant_id: UUID
+    id: UUID
+    scope: Scope
+
+
+@pytest.fixture(scope="session")
+def database(tenantdb_database: MigratedDatabase) -> MigratedDatabase:
+    return tenantdb_database
+
+
+@pytest.fixture(scope="session")
+def db(tenantdb_db: Database) -> Database:
+    return tenantdb_db
+
+
+@pytest.fixture
+def observer(database: MigratedDatabase) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(database.superuser_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def new_tenant(db: Database) -> Callable[..., Member]:
+    """Provision a tenant with a first user; that user, as a Member."""
+
+    def make(name: str = "Tenant") -> Member:
+        email = f"owner-{uuid4().hex[:8]}@example.test"
+        made = tenants.provision_tenant(
+            db, TenantCreate(name=name, owner=UserCreate(email=email, display_name="Owner"))
+        )
+        return Member(made.tenant.id, made.user.id, db.as_user(made.tenant.id, made.user.id))
+
+    return make
+
+
+@pytest.fixture
+def alice(new_tenant: Callable[..., Member]) -> Member:
+    return new_tenant("Acme")
+
+
+@pytest.fixture
+def bob(new_tenant: Callable[..., Member]) -> Member:
+    """A stranger: a user of another tenant."""
+    return new_tenant("Globex")
+
+
+@pytest.fixture
+def colleague(db: Database, alice: Member) -> Member:
+    """Another user of alice's tenant."""
+    user = tenants.create_user(
+        alice.scope, UserCreate(email=f"c-{uuid4().hex[:8]}@example.test", display_name="Carl")
+    )
+    return Member(alice.tenant_id, user.id, db.as_user(alice.tenant_id, user.id))
+
+
+@pytest.fixture
+def alice_task(alice: Member) -> tasks.Task:
+    return tasks.create_task(alice.scope, tasks.TaskCreate(title="Alice's task", description="d"))
+
+
+@pytest.fixture
+def committed_task(
+    observer: psycopg.Connection[Any],
+) -> Callable[[UUID], tuple[Any, ...] | None]:
+    """A task as committed, read by a superuser (no row-level security): (tenant_id, user_id,
+    title, description, completed), or None."""
+
+    def read(task_id: UUID) -> tuple[Any, ...] | None:
+        return observer.execute(
+            "select tenant_id, user_id, title, description, completed"
+            "  from tenantdb.tasks where id = %s",
+            [task_id],
+        ).fetchone()
+
+    return read
