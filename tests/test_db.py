@@ -1,0 +1,158 @@
+"""The pool and the transport: round trips, reconnection, health, configuration, logging."""
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tenantdb import ConfigurationError, Database, Settings, Unavailable, tasks
+from tenantdb.migrate import migration_ids, rollback
+from tenantdb.tasks import TaskCreate
+from tenantdb.testing import MigratedDatabase, Server, drop_database, migrated_database
+
+from conftest import Member
+
+
+@pytest.fixture
+def single(database: MigratedDatabase) -> Iterator[Database]:
+    """A pool of exactly one connection, so every call uses the same one."""
+    with Database.connect(database_url=database.app_url, pool_min_size=1,
+                          pool_max_size=1) as db:
+        yield db
+
+
+def _syncs(db: Database, action: Any) -> int:
+    """How many round trips ``action`` makes on the pool's only connection: the messages that
+    make the server answer, Sync (extended protocol, pipelines) and Query (simple protocol)."""
+    with tempfile.TemporaryFile("w+") as trace:
+        conn = db.checkout()
+        conn.pgconn.trace(trace.fileno())
+        db.checkin(conn)
+        action()
+        conn = db.checkout()
+        conn.pgconn.untrace()
+        db.checkin(conn)
+        trace.seek(0)
+        sent = [line.split("\t")[1:4] for line in trace]
+        return sum(1 for f in sent if f[:1] == ["F"] and f[2].split()[0] in ("Sync", "Query"))
+
+
+def test_a_call_on_a_scope_is_one_round_trip(single: Database, alice: Member) -> None:
+    scope = single.as_user(alice.tenant_id, alice.id)
+    assert _syncs(single, lambda: tasks.list_tasks(scope)) == 1
+    assert _syncs(single, lambda: tasks.create_task(scope, TaskCreate(title="x"))) == 1
+
+
+def test_a_transaction_is_one_round_trip_per_statement_plus_commit(single: Database,
+                                                                  alice: Member) -> None:
+    scope = single.as_user(alice.tenant_id, alice.id)
+
+    def two_statements() -> None:
+        with scope.transaction() as tx:
+            tasks.create_task(tx, TaskCreate(title="one"))
+            tasks.list_tasks(tx)
+
+    assert _syncs(single, two_statements) == 3
+    assert _syncs(single, lambda: scope.transaction().__enter__().__exit__(None, None, None)) == 0
+
+
+def test_prepared_statements_are_used_and_can_be_turned_off(database: MigratedDatabase,
+                                                           alice: Member) -> None:
+    def prepared(enabled: bool) -> list[str]:
+        with Database.connect(database_url=database.app_url, pool_min_size=1, pool_max_size=1,
+                              prepared_statements=enabled) as db:
+            for _ in range(6):
+                tasks.list_tasks(db.as_user(alice.tenant_id, alice.id))
+            conn = db.checkout()
+            try:
+                return [r[0] for r in conn.execute("select statement from pg_prepared_statements")]
+            finally:
+                db.checkin(conn)
+
+    assert any("acting_user_id" in s for s in prepared(True))
+    assert prepared(False) == []
+
+
+def test_a_broken_connection_is_replaced(single: Database, alice: Member,
+                                         observer: psycopg.Connection[Any]) -> None:
+    scope = single.as_user(alice.tenant_id, alice.id)
+    conn = single.checkout()
+    pid = conn.info.backend_pid
+    single.checkin(conn)
+    observer.execute("select pg_terminate_backend(%s)", [pid])
+    with pytest.raises(Unavailable):
+        tasks.list_tasks(scope)
+    assert tasks.list_tasks(scope).items == []  # a fresh connection
+    conn = single.checkout()
+    assert conn.info.backend_pid != pid
+    single.checkin(conn)
+
+
+def test_health_reports_server_pool_and_migrations(db: Database) -> None:
+    health = db.health()
+    assert health.ok
+    assert health.reachable
+    assert health.server_version and health.server_version[0].isdigit()
+    assert health.pending_migrations == []
+    assert health.pool["pool_max"] == db.settings.pool_max_size
+
+
+def test_health_reports_pending_migrations(tenantdb_server: Server) -> None:
+    fresh = migrated_database(tenantdb_server)
+    try:
+        rollback(fresh.superuser_url, count=1)
+        with Database.connect(database_url=fresh.app_url, pool_min_size=1) as db:
+            health = db.health()
+        assert health.pending_migrations == migration_ids()[-1:]
+        assert not health.ok
+    finally:
+        drop_database(tenantdb_server, fresh.superuser_url)
+
+
+def test_pool_defaults() -> None:
+    settings = Settings(database_url="postgresql://x@localhost/y")
+    assert (settings.pool_min_size, settings.pool_max_size) == (5, 15)
+    assert settings.prepared_statements is True
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://a@h/d")
+    monkeypatch.setenv("TENANTDB_POOL_MAX_SIZE", "3")
+    monkeypatch.setenv("TENANTDB_PREPARED_STATEMENTS", "false")
+    settings = Settings()
+    assert (settings.database_url, settings.pool_max_size, settings.prepared_statements) == (
+        "postgresql://a@h/d", 3, False)
+
+
+@pytest.mark.parametrize("url", ["", "postgresql://[::1", "host=x port=notaport ="])
+def test_malformed_url_is_a_configuration_error(url: str) -> None:
+    with pytest.raises(ConfigurationError):
+        Database.connect(Settings(database_url=url))
+
+
+def test_unreachable_server_is_unavailable(tmp_path: Path) -> None:
+    url = f"postgresql://tenantdb_app@/x?host={tmp_path}"  # no server listens there
+    with pytest.raises(Unavailable, match="cannot connect"):
+        Database.connect(database_url=url, connect_timeout=0.5)
+
+
+def test_refused_login_fails_at_once(database: MigratedDatabase) -> None:
+    url = database.app_url.replace(database.name, "no_such_database")
+    with pytest.raises(Unavailable, match="no_such_database"):
+        Database.connect(database_url=url, connect_timeout=60)  # no retrying for a minute
+
+
+def test_logs_name_queries_and_never_values(db: Database, alice: Member,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    secret = f"secret-{os.getpid()}"
+    with caplog.at_level(logging.DEBUG, logger="tenantdb"):
+        tasks.create_task(alice.scope, TaskCreate(title=secret))
+    assert "create_task" in caplog.text
+    assert " ms" in caplog.text
+    assert secret not in caplog.text
+    assert str(alice.tenant_id) not in caplog.text

@@ -1,0 +1,157 @@
+"""Migrations: apply, roll back, apply again; roles; the shape every tenant table must have."""
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tenantdb import ConfigurationError
+from tenantdb.migrate import bootstrap, migrate, migration_ids, rollback, status
+from tenantdb.paths import MIGRATIONS_DIR
+from tenantdb.testing import MigratedDatabase, Server, create_database, drop_database
+from tenantdb.urls import for_yoyo, with_user
+
+
+@pytest.fixture
+def empty_url(tenantdb_server: Server) -> Iterator[str]:
+    """A new, empty database (superuser URL) of this test's own."""
+    url = create_database(tenantdb_server, prefix="tenantdb_migrations")
+    yield url
+    drop_database(tenantdb_server, url)
+
+
+def _objects(url: str) -> list[tuple[str, str]]:
+    """Every object in the tenantdb schema, and the schema itself."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select 'schema', nspname from pg_namespace where nspname = 'tenantdb'"
+            " union all select c.relkind::text, c.relname from pg_class c"
+            "  join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'tenantdb'"
+            " union all select 'function', p.proname from pg_proc p"
+            "  join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'tenantdb'"
+        ).fetchall()
+
+
+def test_apply_roll_back_all_and_apply_again(empty_url: str) -> None:
+    assert migrate(empty_url) == migration_ids()
+    assert all(s.applied for s in status(empty_url))
+    assert ("r", "tasks") in _objects(empty_url)
+    assert migrate(empty_url) == []  # idempotent
+
+    assert rollback(empty_url, count=None) == migration_ids()[::-1]
+    assert _objects(empty_url) == []
+    assert not any(s.applied for s in status(empty_url))
+
+    assert migrate(empty_url) == migration_ids()
+    assert ("r", "tasks") in _objects(empty_url)
+
+
+def test_rollback_count(empty_url: str) -> None:
+    migrate(empty_url)
+    assert rollback(empty_url, count=1) == migration_ids()[-1:]
+    assert rollback(empty_url, count=0) == []
+    assert [s.applied for s in status(empty_url)] == [True] * (len(migration_ids()) - 1) + [False]
+
+
+def test_every_migration_has_a_rollback() -> None:
+    for migration in migration_ids():
+        assert (MIGRATIONS_DIR / f"{migration}.rollback.sql").is_file(), migration
+
+
+def test_concurrent_migrators_do_not_collide(empty_url: str) -> None:
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(migrate, [empty_url] * 3))
+    assert sorted(m for applied in results for m in applied) == migration_ids()
+    with psycopg.connect(empty_url) as conn:
+        rows = conn.execute("select migration_id from tenantdb_owner._yoyo_migration").fetchall()
+    assert sorted(r[0] for r in rows) == migration_ids()
+
+
+def test_the_runtime_role_cannot_migrate(empty_url: str) -> None:
+    migrate(empty_url)
+    with pytest.raises(ConfigurationError, match="tenantdb_owner"):
+        migrate(with_user(empty_url, "tenantdb_app"))
+
+
+def test_owner_migrates_after_bootstrap_and_plain_yoyo_works(empty_url: str) -> None:
+    with psycopg.connect(empty_url, autocommit=True) as conn:
+        bootstrap(conn)
+        bootstrap(conn)  # idempotent
+    owner_url = with_user(empty_url, "tenantdb_owner")
+    yoyo = shutil.which("yoyo", path=str(Path(sys.executable).parent))
+    assert yoyo, "the yoyo command comes with yoyo-migrations"
+    subprocess.run([yoyo, "apply", "--batch", "--database", for_yoyo(owner_url), str(MIGRATIONS_DIR)],
+                   check=True, capture_output=True)
+    assert all(s.applied for s in status(owner_url))
+    assert migrate(owner_url) == []
+
+
+def test_roles_have_least_privilege(database: MigratedDatabase) -> None:
+    with psycopg.connect(database.superuser_url) as conn:
+        roles = conn.execute(
+            "select rolname, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb from pg_roles"
+            " where rolname in ('tenantdb_owner', 'tenantdb_app') order by rolname"
+        ).fetchall()
+        owned_by_app = conn.execute(
+            "select count(*) from pg_class c join pg_roles r on r.oid = c.relowner"
+            " where r.rolname = 'tenantdb_app'"
+        ).fetchone()
+        app_in_owner = conn.execute(
+            "select pg_has_role('tenantdb_app', 'tenantdb_owner', 'member')").fetchone()
+    assert roles == [("tenantdb_app", False, False, False, False),
+                     ("tenantdb_owner", False, False, False, False)]
+    assert owned_by_app == (0,)
+    assert app_in_owner == (False,)
+
+
+def _tables(conn: psycopg.Connection[Any]) -> list[tuple[str, bool, bool, str]]:
+    return conn.execute(
+        "select c.relname, c.relrowsecurity, c.relforcerowsecurity, r.rolname from pg_class c"
+        " join pg_namespace n on n.oid = c.relnamespace join pg_roles r on r.oid = c.relowner"
+        " where n.nspname = 'tenantdb' and c.relkind = 'r' order by 1"
+    ).fetchall()
+
+
+def test_every_table_enforces_row_level_security(database: MigratedDatabase) -> None:
+    with psycopg.connect(database.superuser_url) as conn:
+        tables = _tables(conn)
+        policies = {
+            (table, cmd): (using, check)
+            for table, cmd, using, check in conn.execute(
+                "select tablename, cmd, qual, with_check from pg_policies"
+                " where schemaname = 'tenantdb'"
+            )
+        }
+    assert {t[0] for t in tables} >= {"tenants", "users", "tasks"}
+    for name, enabled, forced, owner in tables:
+        assert (enabled, forced, owner) == (True, True, "tenantdb_owner"), name
+        using, check = policies[(name, "ALL")]
+        assert "current_tenant_id()" in using and "current_tenant_id()" in check, name
+
+
+def test_every_key_and_index_leads_with_tenant_id(database: MigratedDatabase) -> None:
+    with psycopg.connect(database.superuser_url) as conn:
+        indexes = conn.execute(
+            "select i.indrelid::regclass::text, i.indexrelid::regclass::text,"
+            "       (select attname from pg_attribute"
+            "         where attrelid = i.indrelid and attnum = i.indkey[0])"
+            "  from pg_index i join pg_class c on c.oid = i.indrelid"
+            "  join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'tenantdb'"
+        ).fetchall()
+        foreign_keys = conn.execute(
+            "select conname, (select attname from pg_attribute"
+            "                  where attrelid = conrelid and attnum = conkey[1])"
+            "  from pg_constraint where contype = 'f'"
+            "   and connamespace = 'tenantdb'::regnamespace"
+        ).fetchall()
+    for table, index, first_column in indexes:
+        expected = "id" if table == "tenantdb.tenants" else "tenant_id"
+        assert first_column == expected, index
+    assert foreign_keys
+    assert all(first == "tenant_id" for _, first in foreign_keys), foreign_keys
