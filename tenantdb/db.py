@@ -352,7 +352,8 @@ def _wait_for_server(url: str, kwargs: dict[str, Any], timeout: float) -> None:
             message = str(e)
             refused = "FATAL:" in message and not any(t in message for t in _TRANSIENT_FATAL)
             if refused or time.monotonic() + delay > deadline:
-                raise Unavailable(f"cannot connect to the database: {e}", sqlstate=e.sqlstate) from e
+                message = f"cannot connect to the database: {e}"
+                raise Unavailable(message, sqlstate=e.sqlstate) from e
             log.info("database not reachable yet, retrying in %.1f s: %s", delay, e)
         time.sleep(delay)
         delay = min(delay * 2, 5.0)

@@ -12,8 +12,8 @@ from tenantdb.errors import TenantdbError, translate
 from tenantdb.migrate import APP, migrate, migration_ids
 from tenantdb.tasks import TaskCreate
 from tenantdb.tenants import Provisioned, TenantCreate, UserCreate
-from tenantdb.testing import embedded_postgres
-from tenantdb.urls import with_database, with_session_role
+from tenantdb.testing import embedded_postgres, ensure_database
+from tenantdb.urls import with_session_role
 
 DEMO_DATA = Path(".tenantdb") / "demo"
 DEMO_DATABASE = "tenantdb_demo"
@@ -29,13 +29,8 @@ def demo_server(url: str | None, out: Print) -> Iterator[str]:
         yield url
         return
     with embedded_postgres(DEMO_DATA / "pgdata") as server:
-        with psycopg.connect(server.url, autocommit=True) as conn:
-            if not conn.execute(
-                "select 1 from pg_database where datname = %s", [DEMO_DATABASE]
-            ).fetchone():
-                conn.execute(f"create database {DEMO_DATABASE}")  # a constant, not input
         out(f"server: embedded PostgreSQL, data in {DEMO_DATA}/ (stopped when the demo ends)")
-        yield with_database(server.url, DEMO_DATABASE)
+        yield ensure_database(server, DEMO_DATABASE)
 
 
 def run_demo(url: str | None, out: Print = print) -> None:
@@ -44,7 +39,8 @@ def run_demo(url: str | None, out: Print = print) -> None:
         applied = migrate(admin_url)
         out(f"migrations: {len(applied)} applied now, {len(migration_ids())} in all")
         # The runtime role, through SET ROLE at login: the URL needs a role allowed to do that.
-        with Database.connect(database_url=with_session_role(admin_url, APP), pool_min_size=1) as db:
+        app_url = with_session_role(admin_url, APP)
+        with Database.connect(database_url=app_url, pool_min_size=1) as db:
             _show(db, out)
 
 
@@ -63,7 +59,8 @@ def _show(db: Database, out: Print) -> None:
     tasks.create_task(carol, TaskCreate(title="Plan the offsite"))
 
     out("\nWhat each user sees (the queries have no tenant filter: the policies apply it):")
-    for label, scope in (("alice @ Acme ", alice), ("bob   @ Acme ", bob), ("carol @ Globex", carol)):
+    users = (("alice @ Acme ", alice), ("bob   @ Acme ", bob), ("carol @ Globex", carol))
+    for label, scope in users:
         titles = [f"{t.title}{' (done)' if t.completed else ''}"
                   for t in tasks.list_tasks(scope).items]
         out(f"  {label}: {len(titles)} task(s): {', '.join(titles)}")

@@ -51,7 +51,7 @@ def rollback(url: str, count: int | None = 1) -> list[str]:
 
 def status(url: str) -> list[MigrationState]:
     """Every packaged migration and whether it is applied."""
-    with psycopg.connect(url, autocommit=True) as conn:
+    with _connect(url) as conn:
         applied = set(_applied(conn) or [])
     return [MigrationState(m, m in applied) for m in migration_ids()]
 
@@ -85,6 +85,14 @@ def _applied(conn: psycopg.Connection[Any]) -> list[str] | None:
     return [r[0] for r in rows]
 
 
+def _connect(url: str) -> psycopg.Connection[Any]:
+    for_yoyo(url)  # yoyo takes URLs only: refuse anything else before connecting
+    try:
+        return psycopg.connect(url, autocommit=True)
+    except psycopg.Error as e:
+        raise translate(e) from e
+
+
 def _migrations() -> Any:
     return read_migrations(str(MIGRATIONS_DIR))
 
@@ -92,14 +100,7 @@ def _migrations() -> Any:
 @contextmanager
 def _migrator(url: str) -> Iterator[Any]:
     """A yoyo backend connected as the owner, holding the migration locks."""
-    for_yoyo(url)  # yoyo takes URLs only: fail early on a key=value string
-    try:
-        conn = psycopg.connect(url, autocommit=True)
-    except psycopg.Error as e:
-        raise translate(e) from e
-    except (ValueError, TypeError) as e:
-        raise ConfigurationError(f"malformed database URL: {e}") from e
-    with conn:
+    with _connect(url) as conn:
         conn.execute("select pg_advisory_lock(%s)", [_LOCK_KEY])
         row = conn.execute(
             "select current_user, rolsuper from pg_roles where rolname = current_user"

@@ -119,9 +119,14 @@ def embedded_postgres(pgdata: Path, *, keep: bool = True) -> Iterator[Server]:
 
 def create_database(server: Server, *, prefix: str = "tenantdb_test") -> str:
     """A new, empty database on ``server``; its superuser URL."""
-    name = f"{prefix}_{uuid4().hex[:12]}"
+    return ensure_database(server, f"{prefix}_{uuid4().hex[:12]}")
+
+
+def ensure_database(server: Server, name: str) -> str:
+    """The superuser URL of the database ``name`` on ``server``, created if missing."""
     with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     return with_database(server.url, name)
 
 

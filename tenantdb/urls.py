@@ -8,7 +8,11 @@ _SCHEMES = ("postgres", "postgresql", "postgresql+psycopg")
 
 
 def _parts(url: str) -> tuple[str, str, str, dict[str, str]]:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parses the port, raising on a malformed one
+    except ValueError as e:
+        raise ConfigurationError(f"malformed database URL: {e}") from e
     if parts.scheme not in _SCHEMES:
         raise ConfigurationError(f"expected a postgresql:// URL, not {parts.scheme or url!r}")
     return parts.scheme, parts.netloc, parts.path, dict(parse_qsl(parts.query))

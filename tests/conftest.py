@@ -16,6 +16,8 @@ from tenantdb import Database, Scope, tasks, tenants
 from tenantdb.tenants import TenantCreate, UserCreate
 from tenantdb.testing import MigratedDatabase
 
+pytest_plugins = ["pytester"]  # test_packaging runs the plugin in a service's test run
+
 
 @dataclass(frozen=True)
 class Member:
@@ -96,3 +98,4 @@ def committed_task(
         ).fetchone()
 
     return read
+

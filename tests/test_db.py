@@ -9,13 +9,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from conftest import Member
 
 from tenantdb import ConfigurationError, Database, Settings, Unavailable, tasks
 from tenantdb.migrate import migration_ids, rollback
 from tenantdb.tasks import TaskCreate
 from tenantdb.testing import MigratedDatabase, Server, drop_database, migrated_database
-
-from conftest import Member
 
 
 @pytest.fixture
@@ -97,7 +96,8 @@ def test_health_reports_server_pool_and_migrations(db: Database) -> None:
     health = db.health()
     assert health.ok
     assert health.reachable
-    assert health.server_version and health.server_version[0].isdigit()
+    assert health.server_version
+    assert health.server_version[0].isdigit()
     assert health.pending_migrations == []
     assert health.pool["pool_max"] == db.settings.pool_max_size
 

@@ -5,6 +5,7 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from conftest import Member
 
 from tenantdb import (
     AccessDenied,
@@ -18,8 +19,6 @@ from tenantdb import (
 )
 from tenantdb.tenants import UserCreate
 from tenantdb.testing import MigratedDatabase
-
-from conftest import Member
 
 
 def test_unique_violation_is_conflict_case_insensitively(alice: Member) -> None:

@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from conftest import Member
 
 from tenantdb import (
     AccessDenied,
@@ -18,8 +19,6 @@ from tenantdb import (
 )
 from tenantdb.tasks import TaskCreate, TaskUpdate
 from tenantdb.testing import MigratedDatabase
-
-from conftest import Member
 
 ReadTask = Callable[[UUID], tuple[Any, ...] | None]
 
@@ -127,7 +126,7 @@ def test_no_context_reads_nothing_and_writes_nothing(
     with psycopg.connect(database.app_url, autocommit=True) as conn:
         for table in ("tasks", "users", "tenants"):
             with pytest.raises(psycopg.Error) as read:
-                conn.execute(f"select count(*) from tenantdb.{table}")  # noqa: S608 - constant
+                conn.execute(f"select count(*) from tenantdb.{table}")
             assert read.value.sqlstate == "TD000"
         with pytest.raises(psycopg.Error) as write:
             conn.execute(

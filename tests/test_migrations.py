@@ -86,8 +86,8 @@ def test_owner_migrates_after_bootstrap_and_plain_yoyo_works(empty_url: str) -> 
     owner_url = with_user(empty_url, "tenantdb_owner")
     yoyo = shutil.which("yoyo", path=str(Path(sys.executable).parent))
     assert yoyo, "the yoyo command comes with yoyo-migrations"
-    subprocess.run([yoyo, "apply", "--batch", "--database", for_yoyo(owner_url), str(MIGRATIONS_DIR)],
-                   check=True, capture_output=True)
+    command = [yoyo, "apply", "--batch", "--database", for_yoyo(owner_url), str(MIGRATIONS_DIR)]
+    subprocess.run(command, check=True, capture_output=True)
     assert all(s.applied for s in status(owner_url))
     assert migrate(owner_url) == []
 
@@ -132,7 +132,8 @@ def test_every_table_enforces_row_level_security(database: MigratedDatabase) -> 
     for name, enabled, forced, owner in tables:
         assert (enabled, forced, owner) == (True, True, "tenantdb_owner"), name
         using, check = policies[(name, "ALL")]
-        assert "current_tenant_id()" in using and "current_tenant_id()" in check, name
+        assert "current_tenant_id()" in using, name
+        assert "current_tenant_id()" in check, name
 
 
 def test_every_key_and_index_leads_with_tenant_id(database: MigratedDatabase) -> None:
