@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+import pydantic
 
 from tenantdb import tasks, tenants
 from tenantdb.db import Database, Scope
@@ -103,10 +104,11 @@ def _no_context(db: Database) -> None:
 def _refused(out: Print, what: str, attempt: Callable[[], object]) -> None:
     try:
         attempt()
-    except (TenantdbError, ValueError) as e:
-        state = f" [SQLSTATE {e.sqlstate}]" if isinstance(e, TenantdbError) and e.sqlstate else ""
-        first_line = str(e).splitlines()[0]
-        out(f"  {what:<38} -> {type(e).__name__}: {first_line}{state}")
+    except pydantic.ValidationError as e:
+        out(f"  {what:<38} -> pydantic.ValidationError: {e.errors()[0]['msg']} (no SQL sent)")
+    except TenantdbError as e:
+        state = f" [SQLSTATE {e.sqlstate}]" if e.sqlstate else ""
+        out(f"  {what:<38} -> {type(e).__name__}: {str(e).splitlines()[0]}{state}")
     else:
         raise AssertionError(f"not refused: {what}")
 

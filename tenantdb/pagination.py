@@ -1,17 +1,29 @@
 """Keyset pagination: a page of rows and the cursor that continues after its last row."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from tenantdb.errors import ValidationError
 
 T = TypeVar("T")
 
+
+class Keyed(Protocol):
+    """A row that pages are cut by: newest first, ties broken by id."""
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> UUID: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
 MAX_LIMIT = 1000
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
 
 # The first page continues from "after the end of time", so one plan serves every page.
 _FIRST = (datetime.max.replace(tzinfo=UTC), UUID(int=(1 << 128) - 1))
@@ -42,9 +54,10 @@ def cursor_args(before: Cursor | None, limit: int) -> dict[str, Any]:
     return {"before_created_at": created_at, "before_id": id_, "limit": limit + 1}
 
 
-def page_of(rows: list[Any], limit: int) -> "Page[Any]":
+def page_of(rows: list[K], limit: int) -> "Page[K]":  # quoted: pydantic cannot build Page[K]
     """The page for rows fetched with :func:`cursor_args` (at most ``limit + 1`` of them)."""
     items = rows[:limit]
     more = len(rows) > limit
     last = items[-1] if more else None
-    return Page(items=items, next=Cursor(created_at=last.created_at, id=last.id) if last else None)
+    next_page = Cursor(created_at=last.created_at, id=last.id) if last else None
+    return Page(items=items, next=next_page)

