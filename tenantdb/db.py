@@ -19,7 +19,7 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.rows import RowFactory, class_row, tuple_row
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
@@ -202,7 +202,8 @@ def _send(
                 cur.execute(query, params)
         else:
             cur.execute(query, params)
-        result = cur.fetchall() if cur.pgresult and cur.description is not None else []
+        returned_rows = cur.pgresult is not None and cur.pgresult.status == ExecStatus.TUPLES_OK
+        result = cur.fetchall() if returned_rows else []
     except psycopg.Error as e:
         log.debug("%s failed after %.2f ms: %s", name, _ms(started), e.sqlstate)
         raise translate(e) from e
