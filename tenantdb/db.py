@@ -22,6 +22,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.rows import RowFactory, class_row, tuple_row
 from psycopg_pool import ConnectionPool
+import pydantic
 from pydantic import BaseModel
 
 from tenantdb.config import Settings
@@ -74,9 +75,9 @@ class _Runner:
     """``one``/``all``/``run`` on top of one way to send a statement."""
 
     def _send(
-        self, name: str, query: Statement, params: Params,
-        rows: RowFactory[R],
+        self, name: str, query: Statement, params: Params, rows: RowFactory[R]
     ) -> tuple[list[R], int]:
+        """Run one statement; its rows (built by ``rows``) and its row count."""
         raise NotImplementedError
 
     def one(self, query: Query, row: type[M], /, **params: Any) -> M | None:
@@ -109,12 +110,11 @@ class Scope(_Runner):
         return str(self.tenant_id), TENANT_WIDE if self.user_id is None else str(self.user_id)
 
     def _send(
-        self, name: str, query: Statement, params: Params,
-        rows: RowFactory[R],
+        self, name: str, query: Statement, params: Params, rows: RowFactory[R]
     ) -> tuple[list[R], int]:
         conn = self.database.checkout()
         try:  # the context and the statement form one implicit transaction, ended by the sync
-            return _send(conn, name, query, params, rows, ((SET_CONTEXT, self.context()),))
+            return _round_trip(conn, name, query, params, rows, ((SET_CONTEXT, self.context()),))
         finally:
             self.database.checkin(conn)
 
@@ -159,13 +159,12 @@ class Transaction(_Runner):
         except psycopg.Error as e:
             if commit:
                 raise translate(e) from e
-            log.warning("rollback failed; the connection is discarded: %s", e)
+            log.warning("rollback failed (the pool replaces a broken connection): %s", e)
         if failed:
             raise failed
 
     def _send(
-        self, name: str, query: Statement, params: Params,
-        rows: RowFactory[R],
+        self, name: str, query: Statement, params: Params, rows: RowFactory[R]
     ) -> tuple[list[R], int]:
         if self._conn is None:
             raise RuntimeError("use the transaction inside `with scope.transaction() as tx:`")
@@ -173,7 +172,7 @@ class Transaction(_Runner):
         if not self._begun:
             preamble = ((b"begin", ()), (SET_CONTEXT, self.scope.context()))
             self._begun = True
-        return _send(self._conn, name, query, params, rows, preamble)
+        return _round_trip(self._conn, name, query, params, rows, preamble)
 
     def execute_raw(
         self, query: Statement, params: Params = None
@@ -187,7 +186,7 @@ class Transaction(_Runner):
         return self._send("raw", query, params, tuple_row)[0]
 
 
-def _send(
+def _round_trip(
     conn: Connection, name: str, query: Statement, params: Params,
     rows: RowFactory[R], preamble: Sequence[tuple[bytes, Sequence[str]]],
 ) -> tuple[list[R], int]:
@@ -244,7 +243,7 @@ class Database:
         Waits up to ``connect_timeout`` for the server, retrying with exponential backoff; a
         wrong password or missing database fails at once.
         """
-        settings = (settings or Settings()).model_copy(update=overrides)
+        settings = _with_overrides(settings or Settings(), overrides)
         kwargs = connection_kwargs(settings)
         _wait_for_server(settings.database_url, kwargs, settings.connect_timeout)
         pool: ConnectionPool[Connection] = ConnectionPool(
@@ -358,6 +357,15 @@ def _wait_for_server(url: str, kwargs: dict[str, Any], timeout: float) -> None:
             log.info("database not reachable yet, retrying in %.1f s: %s", delay, e)
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
+
+
+def _with_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
+    if not overrides:
+        return settings
+    try:  # validated like the settings themselves: no negative pool sizes, no unknown names
+        return Settings.model_validate(settings.model_dump() | overrides)
+    except pydantic.ValidationError as e:
+        raise ConfigurationError(f"invalid settings: {e}") from e
 
 
 def _uuid(value: UUID | str, name: str) -> UUID:

@@ -98,8 +98,6 @@ _BY_CLASS: dict[str, type[TenantdbError]] = {
 
 def translate(error: Exception) -> TenantdbError:
     """The tenantdb exception for a driver or pool error (the caller chains it: ``from error``)."""
-    if isinstance(error, TenantdbError):
-        return error
     if isinstance(error, psycopg_pool.PoolTimeout | psycopg_pool.PoolClosed):
         return Unavailable(f"no database connection available: {error}")
     if not isinstance(error, psycopg.Error):

@@ -52,7 +52,9 @@ def rollback(url: str, count: int | None = 1) -> list[str]:
 def status(url: str) -> list[MigrationState]:
     """Every packaged migration and whether it is applied."""
     with _connect(url) as conn:
-        applied = set(_applied(conn) or [])
+        applied = _applied(conn)
+    if applied is None:
+        raise ConfigurationError("this role cannot read tenantdb_owner._yoyo_migration")
     return [MigrationState(m, m in applied) for m in migration_ids()]
 
 

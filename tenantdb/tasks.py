@@ -83,14 +83,17 @@ def update_task(tx: Tx, task_id: UUID, changes: TaskUpdate) -> Task:
 
 
 def complete_task(tx: Tx, task_id: UUID) -> Task:
+    """Mark the task done."""
     return update_task(tx, task_id, TaskUpdate(completed=True))
 
 
 def reopen_task(tx: Tx, task_id: UUID) -> Task:
+    """Mark the task not done."""
     return update_task(tx, task_id, TaskUpdate(completed=False))
 
 
 def delete_task(tx: Tx, task_id: UUID) -> None:
+    """Delete the task; :class:`NotFound` if the context cannot see it."""
     if tx.run(Q.delete_task, id=task_id) == 0:
         raise NotFound(f"no task {task_id}")
 

@@ -95,6 +95,7 @@ def create_user(tx: Tx, new: UserCreate) -> User:
 
 
 def get_user(tx: Tx, user_id: UUID) -> User:
+    """A user of the transaction's tenant; :class:`NotFound` otherwise."""
     user = tx.one(Q.get_user, User, id=user_id)
     if user is None:
         raise NotFound(f"no user {user_id}")

@@ -120,6 +120,13 @@ def test_pool_defaults() -> None:
     assert settings.prepared_statements is True
 
 
+@pytest.mark.parametrize("override", [{"pool_max_size": 0}, {"pool_size": 3}])
+def test_bad_settings_are_configuration_errors(database: MigratedDatabase,
+                                               override: dict[str, int]) -> None:
+    with pytest.raises(ConfigurationError, match="invalid settings"):
+        Database.connect(database_url=database.app_url, **override)
+
+
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://a@h/d")
     monkeypatch.setenv("TENANTDB_POOL_MAX_SIZE", "3")
