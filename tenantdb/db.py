@@ -17,12 +17,12 @@ from typing import Any, LiteralString, Protocol, Self, TypeVar
 from uuid import UUID
 
 import psycopg
+import pydantic
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.rows import RowFactory, class_row, tuple_row
 from psycopg_pool import ConnectionPool
-import pydantic
 from pydantic import BaseModel
 
 from tenantdb.config import Settings
