@@ -14,7 +14,7 @@ import pytest
 
 from tenantdb import Database, Scope, tasks, tenants
 from tenantdb.tenants import TenantCreate, UserCreate
-from tenantdb.testing import MigratedDatabase
+from tenantdb.testing import MigratedDatabase, Server, create_database, drop_database
 
 pytest_plugins = ["pytester"]  # test_packaging runs the plugin in a service's test run
 
@@ -81,6 +81,27 @@ def colleague(db: Database, alice: Member) -> Member:
 @pytest.fixture
 def alice_task(alice: Member) -> tasks.Task:
     return tasks.create_task(alice.scope, tasks.TaskCreate(title="Alice's task", description="d"))
+
+
+@pytest.fixture
+def empty_database(tenantdb_server: Server) -> Iterator[str]:
+    """A new, empty database of the test's own (superuser URL), dropped afterwards."""
+    url = create_database(tenantdb_server, prefix="tenantdb_empty")
+    yield url
+    drop_database(tenantdb_server, url)
+
+
+@pytest.fixture
+def committed_tasks(observer: psycopg.Connection[Any]) -> Callable[[UUID], int]:
+    """How many tasks a tenant has committed, counted by a superuser (no row-level security)."""
+
+    def count(tenant_id: UUID) -> int:
+        row = observer.execute("select count(*) from tenantdb.tasks where tenant_id = %s",
+                               [tenant_id]).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    return count
 
 
 @pytest.fixture

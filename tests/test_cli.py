@@ -2,13 +2,12 @@
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tenantdb.migrate import migration_ids
-from tenantdb.testing import MigratedDatabase, Server, create_database, drop_database
+from tenantdb.testing import MigratedDatabase
 
 
 def tenantdb(*args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -17,31 +16,24 @@ def tenantdb(*args: str, url: str | None = None) -> subprocess.CompletedProcess[
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.fixture
-def empty_url(tenantdb_server: Server) -> Iterator[str]:
-    url = create_database(tenantdb_server, prefix="tenantdb_cli")
-    yield url
-    drop_database(tenantdb_server, url)
-
-
-def test_migrate_status_rollback(empty_url: str) -> None:
-    assert tenantdb("status", url=empty_url).stdout.split() == [
+def test_migrate_status_rollback(empty_database: str) -> None:
+    assert tenantdb("status", url=empty_database).stdout.split() == [
         word for m in migration_ids() for word in ("pending", m)]
-    migrated = tenantdb("migrate", url=empty_url)
+    migrated = tenantdb("migrate", url=empty_database)
     assert migrated.returncode == 0, migrated.stderr
     assert migrated.stdout.split("\n")[:-1] == [f"applied {m}" for m in migration_ids()]
-    assert tenantdb("migrate", "--database", empty_url).stdout == "nothing to apply\n"
-    rolled = tenantdb("rollback", "--count", "2", url=empty_url)
+    assert tenantdb("migrate", "--database", empty_database).stdout == "nothing to apply\n"
+    rolled = tenantdb("rollback", "--count", "2", url=empty_database)
     assert rolled.stdout.split("\n")[:-1] == [f"rolled back {m}" for m in migration_ids()[:-3:-1]]
-    assert tenantdb("rollback", "--all", url=empty_url).returncode == 0
-    assert "applied" not in tenantdb("status", url=empty_url).stdout
+    assert tenantdb("rollback", "--all", url=empty_database).returncode == 0
+    assert "applied" not in tenantdb("status", url=empty_database).stdout
 
 
-def test_health_exit_codes(database: MigratedDatabase, empty_url: str) -> None:
+def test_health_exit_codes(database: MigratedDatabase, empty_database: str) -> None:
     healthy = tenantdb("health", url=database.app_url)
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
     assert "pending migrations: none" in healthy.stdout
-    pending = tenantdb("health", url=empty_url)
+    pending = tenantdb("health", url=empty_database)
     assert pending.returncode == 4
     assert f"pending migrations: {', '.join(migration_ids())}" in pending.stdout
 
@@ -60,8 +52,8 @@ def test_bad_or_missing_url_exits_2(command: str) -> None:
     assert bad.stderr.startswith("tenantdb: ")
 
 
-def test_demo_against_database_url(empty_url: str) -> None:
-    result = tenantdb("demo", url=empty_url)
+def test_demo_against_database_url(empty_database: str) -> None:
+    result = tenantdb("demo", url=empty_database)
     assert result.returncode == 0, result.stderr
     assert "AccessDenied: new row violates row-level security policy" in result.stdout
     assert "NoTenantContext" in result.stdout

@@ -1,7 +1,7 @@
 """Every database error surfaces as tenantdb's own exception, with the original chained."""
 
-from typing import Any
-from uuid import uuid4
+from collections.abc import Callable
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -102,11 +102,10 @@ def test_statement_timeout_is_query_timeout(database: MigratedDatabase, alice: M
 
 
 def test_a_swallowed_error_still_rolls_back(
-    alice: Member, observer: psycopg.Connection[Any]
+    alice: Member, committed_tasks: Callable[[UUID], int]
 ) -> None:
     with pytest.raises(DatabaseError, match="rolled back"), alice.scope.transaction() as tx:
         tx.execute_raw("insert into tenantdb.tasks (title) values ('kept?')")
         with pytest.raises(ValidationError):
             tx.execute_raw("insert into tenantdb.tasks (title) values ('')")
-    assert observer.execute("select count(*) from tenantdb.tasks where tenant_id = %s",
-                            [alice.tenant_id]).fetchone() == (0,)
+    assert committed_tasks(alice.tenant_id) == 0

@@ -61,7 +61,7 @@ def test_stranger_cannot_update_or_delete(
 
 
 def test_stranger_cannot_insert_into_another_tenant(
-    alice: Member, bob: Member, observer: psycopg.Connection[Any]
+    alice: Member, bob: Member, committed_tasks: Callable[[UUID], int]
 ) -> None:
     with pytest.raises(AccessDenied) as refused, bob.scope.transaction() as tx:
         tx.execute_raw(
@@ -69,8 +69,7 @@ def test_stranger_cannot_insert_into_another_tenant(
             [alice.tenant_id, alice.id],
         )
     assert refused.value.sqlstate == "42501"
-    assert observer.execute("select count(*) from tenantdb.tasks where tenant_id = %s",
-                            [alice.tenant_id]).fetchone() == (0,)
+    assert committed_tasks(alice.tenant_id) == 0
 
 
 def test_row_cannot_be_moved_to_another_tenant(alice_task: tasks.Task, alice: Member,
@@ -121,7 +120,7 @@ def test_tenant_wide_mode_is_not_an_acting_user(db: Database, alice: Member) -> 
 
 def test_no_context_reads_nothing_and_writes_nothing(
     database: MigratedDatabase, alice_task: tasks.Task, alice: Member,
-    observer: psycopg.Connection[Any],
+    committed_tasks: Callable[[UUID], int],
 ) -> None:
     with psycopg.connect(database.app_url, autocommit=True) as conn:
         for table in ("tasks", "users", "tenants"):
@@ -134,8 +133,7 @@ def test_no_context_reads_nothing_and_writes_nothing(
                 [alice.tenant_id, alice.id],
             )
         assert write.value.sqlstate == "TD000"
-    assert observer.execute("select count(*) from tenantdb.tasks where tenant_id = %s",
-                            [alice.tenant_id]).fetchone() == (1,)
+    assert committed_tasks(alice.tenant_id) == 1
 
 
 def test_missing_context_maps_to_no_tenant_context(db: Database, alice_task: tasks.Task) -> None:

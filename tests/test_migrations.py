@@ -3,7 +3,6 @@
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,8 @@ import pytest
 from tenantdb import ConfigurationError
 from tenantdb.migrate import bootstrap, migrate, migration_ids, rollback, status
 from tenantdb.paths import MIGRATIONS_DIR
-from tenantdb.testing import MigratedDatabase, Server, create_database, drop_database
+from tenantdb.testing import MigratedDatabase
 from tenantdb.urls import for_yoyo, with_user
-
-
-@pytest.fixture
-def empty_url(tenantdb_server: Server) -> Iterator[str]:
-    """A new, empty database (superuser URL) of this test's own."""
-    url = create_database(tenantdb_server, prefix="tenantdb_migrations")
-    yield url
-    drop_database(tenantdb_server, url)
 
 
 def _objects(url: str) -> list[tuple[str, str]]:
@@ -38,25 +29,26 @@ def _objects(url: str) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-def test_apply_roll_back_all_and_apply_again(empty_url: str) -> None:
-    assert migrate(empty_url) == migration_ids()
-    assert all(s.applied for s in status(empty_url))
-    assert ("r", "tasks") in _objects(empty_url)
-    assert migrate(empty_url) == []  # idempotent
+def test_apply_roll_back_all_and_apply_again(empty_database: str) -> None:
+    assert migrate(empty_database) == migration_ids()
+    assert all(s.applied for s in status(empty_database))
+    assert ("r", "tasks") in _objects(empty_database)
+    assert migrate(empty_database) == []  # idempotent
 
-    assert rollback(empty_url, count=None) == migration_ids()[::-1]
-    assert _objects(empty_url) == []
-    assert not any(s.applied for s in status(empty_url))
+    assert rollback(empty_database, count=None) == migration_ids()[::-1]
+    assert _objects(empty_database) == []
+    assert not any(s.applied for s in status(empty_database))
 
-    assert migrate(empty_url) == migration_ids()
-    assert ("r", "tasks") in _objects(empty_url)
+    assert migrate(empty_database) == migration_ids()
+    assert ("r", "tasks") in _objects(empty_database)
 
 
-def test_rollback_count(empty_url: str) -> None:
-    migrate(empty_url)
-    assert rollback(empty_url, count=1) == migration_ids()[-1:]
-    assert rollback(empty_url, count=0) == []
-    assert [s.applied for s in status(empty_url)] == [True] * (len(migration_ids()) - 1) + [False]
+def test_rollback_count(empty_database: str) -> None:
+    migrate(empty_database)
+    assert rollback(empty_database, count=1) == migration_ids()[-1:]
+    assert rollback(empty_database, count=0) == []
+    applied = [s.applied for s in status(empty_database)]
+    assert applied == [True] * (len(migration_ids()) - 1) + [False]
 
 
 def test_every_migration_has_a_rollback() -> None:
@@ -64,26 +56,26 @@ def test_every_migration_has_a_rollback() -> None:
         assert (MIGRATIONS_DIR / f"{migration}.rollback.sql").is_file(), migration
 
 
-def test_concurrent_migrators_do_not_collide(empty_url: str) -> None:
+def test_concurrent_migrators_do_not_collide(empty_database: str) -> None:
     with ThreadPoolExecutor(3) as pool:
-        results = list(pool.map(migrate, [empty_url] * 3))
+        results = list(pool.map(migrate, [empty_database] * 3))
     assert sorted(m for applied in results for m in applied) == migration_ids()
-    with psycopg.connect(empty_url) as conn:
+    with psycopg.connect(empty_database) as conn:
         rows = conn.execute("select migration_id from tenantdb_owner._yoyo_migration").fetchall()
     assert sorted(r[0] for r in rows) == migration_ids()
 
 
-def test_the_runtime_role_cannot_migrate(empty_url: str) -> None:
-    migrate(empty_url)
+def test_the_runtime_role_cannot_migrate(empty_database: str) -> None:
+    migrate(empty_database)
     with pytest.raises(ConfigurationError, match="tenantdb_owner"):
-        migrate(with_user(empty_url, "tenantdb_app"))
+        migrate(with_user(empty_database, "tenantdb_app"))
 
 
-def test_owner_migrates_after_bootstrap_and_plain_yoyo_works(empty_url: str) -> None:
-    with psycopg.connect(empty_url, autocommit=True) as conn:
+def test_owner_migrates_after_bootstrap_and_plain_yoyo_works(empty_database: str) -> None:
+    with psycopg.connect(empty_database, autocommit=True) as conn:
         bootstrap(conn)
         bootstrap(conn)  # idempotent
-    owner_url = with_user(empty_url, "tenantdb_owner")
+    owner_url = with_user(empty_database, "tenantdb_owner")
     yoyo = shutil.which("yoyo", path=str(Path(sys.executable).parent))
     assert yoyo, "the yoyo command comes with yoyo-migrations"
     command = [yoyo, "apply", "--batch", "--database", for_yoyo(owner_url), str(MIGRATIONS_DIR)]

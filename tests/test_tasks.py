@@ -72,12 +72,11 @@ def test_runtime_role_cannot_write_timestamps_or_owner(alice: Member,
     ],
 )
 def test_invalid_input_is_refused_before_sql(
-    alice: Member, observer: psycopg.Connection[Any], fields: dict[str, Any], problem: str
+    alice: Member, committed_tasks: Callable[[UUID], int], fields: dict[str, Any], problem: str
 ) -> None:
     with pytest.raises(pydantic.ValidationError, match=problem):
         TaskCreate(**fields)
-    assert observer.execute("select count(*) from tenantdb.tasks where tenant_id = %s",
-                            [alice.tenant_id]).fetchone() == (0,)
+    assert committed_tasks(alice.tenant_id) == 0
 
 
 def test_limits_are_inclusive() -> None:
