@@ -81,7 +81,7 @@ def docker_available() -> bool:
 @contextmanager
 def container_postgres() -> Iterator[Server]:
     """A PostgreSQL container (testcontainers), trusting every login, removed afterwards."""
-    from testcontainers.postgres import PostgresContainer
+    from testcontainers.community.postgres import PostgresContainer
 
     image = os.environ.get("TENANTDB_TEST_IMAGE", DEFAULT_IMAGE)
     log.info("PostgreSQL provider: testcontainers (%s)", image)

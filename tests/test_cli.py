@@ -52,6 +52,18 @@ def test_bad_or_missing_url_exits_2(command: str) -> None:
     assert bad.stderr.startswith("tenantdb: ")
 
 
+def test_demo_starts_the_embedded_server_without_a_url(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "tenantdb.cli", "demo"], cwd=tmp_path,
+                            env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "server: embedded PostgreSQL" in result.stdout
+    assert "AccessDenied" in result.stdout
+    pgdata = tmp_path / ".tenantdb" / "demo" / "pgdata"
+    assert (pgdata / "PG_VERSION").is_file()  # the data stays for the next run
+    assert not (pgdata / "postmaster.pid").exists()  # the server does not
+
+
 def test_demo_against_database_url(empty_database: str) -> None:
     result = tenantdb("demo", url=empty_database)
     assert result.returncode == 0, result.stderr

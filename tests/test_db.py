@@ -1,11 +1,16 @@
 """The pool and the transport: round trips, reconnection, health, configuration, logging."""
 
+import contextlib
 import logging
 import os
+import socket
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
@@ -163,3 +168,53 @@ def test_logs_name_queries_and_never_values(db: Database, alice: Member,
     assert " ms" in caplog.text
     assert secret not in caplog.text
     assert str(alice.tenant_id) not in caplog.text
+
+
+def _forward(listener: socket.socket, unix_path: str) -> None:
+    """Accept TCP connections and relay each to the server's Unix socket."""
+    while True:
+        try:
+            client, _ = listener.accept()
+        except OSError:
+            return
+        server = socket.socket(socket.AF_UNIX)
+        server.connect(unix_path)
+        for a, b in ((client, server), (server, client)):
+            threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+
+def _pump(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
+def test_connect_retries_until_the_server_answers(
+    database: MigratedDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server is not listening yet when connect() starts; it appears a little later."""
+    socket_dir = parse_qs(urlsplit(database.app_url).query)["host"][0]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+
+    def open_later() -> None:
+        time.sleep(0.5)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        _forward(listener, f"{socket_dir}/.s.PGSQL.5432")
+
+    threading.Thread(target=open_later, daemon=True).start()
+    url = f"postgresql://tenantdb_app@127.0.0.1:{port}/{database.name}"
+    try:
+        with caplog.at_level(logging.INFO, logger="tenantdb"), Database.connect(
+            database_url=url, pool_min_size=1, connect_timeout=30
+        ) as db:
+            assert db.health().reachable
+    finally:
+        listener.close()
+    assert "not reachable yet, retrying" in caplog.text
