@@ -46,6 +46,14 @@ def run_demo(url: str | None, out: Print = print) -> None:
 
 
 def _show(db: Database, out: Print) -> None:
+    conn = db.checkout()
+    try:
+        role = conn.execute("select current_user, rolsuper, rolbypassrls from pg_roles"
+                            " where rolname = current_user").fetchone()
+    finally:
+        db.checkin(conn)
+    assert role is not None
+    out(f"queries run as {role[0]} (superuser: {role[1]}, bypasses RLS: {role[2]})")
     acme = _tenant(db, "Acme", "alice@acme.test", "Alice")
     globex = _tenant(db, "Globex", "carol@globex.test", "Carol")
     alice = db.as_user(acme.tenant.id, acme.user.id)
