@@ -10,7 +10,8 @@ and the first statement in one flush, COMMIT at the end). The context is set wit
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, LiteralString, Protocol, Self, TypeVar
@@ -273,6 +274,16 @@ class Database:
     def as_tenant(self, tenant_id: UUID | str) -> Scope:
         """Tenant-wide service mode (background jobs, admin screens): every row of the tenant."""
         return Scope(self, _uuid(tenant_id, "tenant_id"), None)
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A pooled connection for the block: autocommit, no tenant context (so RLS shows no
+        rows). For tools and tests that need a plain connection as the runtime role."""
+        conn = self.checkout()
+        try:
+            yield conn
+        finally:
+            self.checkin(conn)
 
     def checkout(self) -> Connection:
         """A pooled connection (autocommit, no context); give it back with :meth:`checkin`."""

@@ -46,12 +46,9 @@ def run_demo(url: str | None, out: Print = print) -> None:
 
 
 def _show(db: Database, out: Print) -> None:
-    conn = db.checkout()
-    try:
+    with db.connection() as conn:
         role = conn.execute("select current_user, rolsuper, rolbypassrls from pg_roles"
                             " where rolname = current_user").fetchone()
-    finally:
-        db.checkin(conn)
     assert role is not None
     out(f"queries run as {role[0]} (superuser: {role[1]}, bypasses RLS: {role[2]})")
     acme = _tenant(db, "Acme", "alice@acme.test", "Alice")
@@ -100,13 +97,11 @@ def _insert_raw(scope: Scope, victim: Provisioned) -> None:
 
 
 def _no_context(db: Database) -> None:
-    conn = db.checkout()
-    try:
-        conn.execute("select count(*) from tenantdb.tasks")
-    except psycopg.Error as e:
-        raise translate(e) from e
-    finally:
-        db.checkin(conn)
+    with db.connection() as conn:
+        try:
+            conn.execute("select count(*) from tenantdb.tasks")
+        except psycopg.Error as e:
+            raise translate(e) from e
 
 
 def _refused(out: Print, what: str, attempt: Callable[[], object]) -> None:

@@ -34,13 +34,11 @@ def _syncs(db: Database, action: Any) -> int:
     """How many round trips ``action`` makes on the pool's only connection: the messages that
     make the server answer, Sync (extended protocol, pipelines) and Query (simple protocol)."""
     with tempfile.TemporaryFile("w+") as trace:
-        conn = db.checkout()
-        conn.pgconn.trace(trace.fileno())
-        db.checkin(conn)
+        with db.connection() as conn:
+            conn.pgconn.trace(trace.fileno())
         action()
-        conn = db.checkout()
-        conn.pgconn.untrace()
-        db.checkin(conn)
+        with db.connection() as conn:
+            conn.pgconn.untrace()
         trace.seek(0)
         sent = [line.split("\t")[1:4] for line in trace]
         return sum(1 for f in sent if f[:1] == ["F"] and f[2].split()[0] in ("Sync", "Query"))
@@ -72,11 +70,8 @@ def test_prepared_statements_are_used_and_can_be_turned_off(database: MigratedDa
                               prepared_statements=enabled) as db:
             for _ in range(6):
                 tasks.list_tasks(db.as_user(alice.tenant_id, alice.id))
-            conn = db.checkout()
-            try:
+            with db.connection() as conn:
                 return [r[0] for r in conn.execute("select statement from pg_prepared_statements")]
-            finally:
-                db.checkin(conn)
 
     assert any("acting_user_id" in s for s in prepared(True))
     assert prepared(False) == []
@@ -85,16 +80,14 @@ def test_prepared_statements_are_used_and_can_be_turned_off(database: MigratedDa
 def test_a_broken_connection_is_replaced(single: Database, alice: Member,
                                          observer: psycopg.Connection[Any]) -> None:
     scope = single.as_user(alice.tenant_id, alice.id)
-    conn = single.checkout()
-    pid = conn.info.backend_pid
-    single.checkin(conn)
+    with single.connection() as conn:
+        pid = conn.info.backend_pid
     observer.execute("select pg_terminate_backend(%s)", [pid])
     with pytest.raises(Unavailable):
         tasks.list_tasks(scope)
     assert tasks.list_tasks(scope).items == []  # a fresh connection
-    conn = single.checkout()
-    assert conn.info.backend_pid != pid
-    single.checkin(conn)
+    with single.connection() as conn:
+        assert conn.info.backend_pid != pid
 
 
 def test_health_reports_server_pool_and_migrations(db: Database) -> None:

@@ -24,14 +24,11 @@ ReadTask = Callable[[UUID], tuple[Any, ...] | None]
 
 
 def test_runtime_role_is_not_privileged(db: Database) -> None:
-    conn = db.checkout()
-    try:
+    with db.connection() as conn:
         row = conn.execute(
             "select current_user, rolsuper, rolbypassrls, pg_has_role('tenantdb_owner', 'usage')"
             "  from pg_roles where rolname = current_user"
         ).fetchone()
-    finally:
-        db.checkin(conn)
     assert row == ("tenantdb_app", False, False, False)
 
 
@@ -139,12 +136,8 @@ def test_no_context_reads_nothing_and_writes_nothing(
 def test_missing_context_maps_to_no_tenant_context(db: Database, alice_task: tasks.Task) -> None:
     from tenantdb.errors import translate
 
-    conn = db.checkout()
-    try:
-        with pytest.raises(psycopg.Error) as raised:
-            conn.execute("select count(*) from tenantdb.tasks")
-    finally:
-        db.checkin(conn)
+    with db.connection() as conn, pytest.raises(psycopg.Error) as raised:
+        conn.execute("select count(*) from tenantdb.tasks")
     assert isinstance(translate(raised.value), NoTenantContext)
 
 
@@ -168,12 +161,9 @@ def test_context_does_not_outlive_the_transaction(database: MigratedDatabase,
         with pytest.raises(RuntimeError), scope.transaction() as tx:  # rolled back
             tasks.list_tasks(tx)
             raise RuntimeError
-        conn = single.checkout()  # the same, only connection
-        try:
+        with single.connection() as conn:  # the same, only connection
             settings = conn.execute("select current_setting('app.tenant_id', true),"
                                     " current_setting('app.user_id', true)").fetchone()
-        finally:
-            single.checkin(conn)
     assert settings is not None
     assert all(value in (None, "") for value in settings)
 
@@ -184,11 +174,8 @@ def test_session_state_set_by_raw_sql_is_reset(database: MigratedDatabase,
                           pool_max_size=1) as single:
         with single.as_user(alice.tenant_id, alice.id).transaction() as tx:
             tx.execute_raw("select set_config('app.tenant_id', %s, false)", [str(uuid4())])
-        conn = single.checkout()
-        try:
+        with single.connection() as conn:
             leaked = conn.execute("select current_setting('app.tenant_id', true)").fetchone()
-        finally:
-            single.checkin(conn)
     assert leaked in ((None,), ("",))
 
 
