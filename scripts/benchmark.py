@@ -69,8 +69,7 @@ def run(db: Database, app_url: str, ops: int, rounds: int) -> None:
 
     def naive() -> None:  # pool.connection() + transaction() + set_config + select: 4 round trips
         with db.pool.connection() as conn, conn.transaction():
-            conn.execute("select set_config('app.tenant_id', %s, true),"
-                         " set_config('app.user_id', %s, true)", context)
+            conn.execute(SET_CONTEXT, context)
             conn.execute(GET, {"id": task_id}).fetchone()
 
     variants: dict[str, Callable[[], object]] = {

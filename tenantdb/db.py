@@ -113,11 +113,9 @@ class Scope(_Runner):
     def _send(
         self, name: str, query: Statement, params: Params, rows: RowFactory[R]
     ) -> tuple[list[R], int]:
-        conn = self.database.checkout()
-        try:  # the context and the statement form one implicit transaction, ended by the sync
+        with self.database.connection() as conn:
+            # the context and the statement form one implicit transaction, ended by the sync
             return _round_trip(conn, name, query, params, rows, ((SET_CONTEXT, self.context()),))
-        finally:
-            self.database.checkin(conn)
 
 
 class Transaction(_Runner):
@@ -307,16 +305,13 @@ class Database:
 
         stats = self.pool.get_stats()
         try:
-            conn = self.checkout()
+            with self.connection() as conn:
+                version = conn.execute("select current_setting('server_version')").fetchone()
+                pending = pending_migrations(conn)
         except Unavailable as e:
             return Health(False, None, stats, None, str(e))
-        try:
-            version = conn.execute("select current_setting('server_version')").fetchone()
-            pending = pending_migrations(conn)
         except psycopg.Error as e:
             return Health(False, None, stats, None, str(translate(e)))
-        finally:
-            self.checkin(conn)
         return Health(True, version[0] if version else None, stats, pending)
 
     def close(self) -> None:
@@ -360,8 +355,8 @@ def _wait_for_server(url: str, kwargs: dict[str, Any], timeout: float) -> None:
             psycopg.connect(url, **kwargs, connect_timeout=max(1, round(timeout))).close()
             return
         except psycopg.Error as e:
-            message = str(e)
-            refused = "FATAL:" in message and not any(t in message for t in _TRANSIENT_FATAL)
+            said = str(e)
+            refused = "FATAL:" in said and not any(t in said for t in _TRANSIENT_FATAL)
             if refused or time.monotonic() + delay > deadline:
                 message = f"cannot connect to the database: {e}"
                 raise Unavailable(message, sqlstate=e.sqlstate) from e
