@@ -8,8 +8,11 @@ package is the thin, typed layer over it::
     task = tasks.create_task(me, TaskCreate(title="Ship it"))   # one round trip
     with me.transaction() as tx:                 # several statements, one transaction
         tasks.complete_task(tx, task.id)
+
+The same domain functions, awaited, on an :class:`AsyncDatabase`'s scopes.
 """
 
+from tenantdb.aio import AsyncDatabase, AsyncScope, AsyncTransaction, AsyncTx
 from tenantdb.config import Settings
 from tenantdb.db import Database, Health, Scope, Transaction, Tx
 from tenantdb.errors import (
@@ -22,32 +25,50 @@ from tenantdb.errors import (
     NoActingUser,
     NoTenantContext,
     NotFound,
+    OutcomeUnknown,
     QueryTimeout,
     SerializationFailure,
     TenantdbError,
     Unavailable,
     ValidationError,
 )
+from tenantdb.pagination import Cursor, Page
+from tenantdb.queries import Query, QueryFile
+from tenantdb.scope import Isolation
+from tenantdb.statements import Rows, Statement, operation
 
 __all__ = [
     "AccessDenied",
+    "AsyncDatabase",
+    "AsyncScope",
+    "AsyncTransaction",
+    "AsyncTx",
     "ConfigurationError",
     "Conflict",
+    "Cursor",
     "Database",
     "DatabaseError",
     "Health",
     "InvalidReference",
+    "Isolation",
     "MissingContext",
     "NoActingUser",
     "NoTenantContext",
     "NotFound",
+    "OutcomeUnknown",
+    "Page",
+    "Query",
+    "QueryFile",
     "QueryTimeout",
+    "Rows",
     "Scope",
     "SerializationFailure",
     "Settings",
+    "Statement",
     "TenantdbError",
     "Transaction",
     "Tx",
     "Unavailable",
     "ValidationError",
+    "operation",
 ]

@@ -1,6 +1,8 @@
 """Configuration, read from the environment (``TENANTDB_*``, and ``DATABASE_URL``)."""
 
-from pydantic import AliasChoices, Field
+from typing import Self
+
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,3 +43,30 @@ class Settings(BaseSettings):
         description="Ping each connection at checkout (one more round trip per call).",
     )
     application_name: str = Field(default="tenantdb", description="Shown in pg_stat_activity.")
+    response_timeout: float = Field(
+        default=40.0,
+        gt=0,
+        description="Seconds without an answer after which a connection is given up (a stalled"
+        " server or a partition surfaces as Unavailable or OutcomeUnknown); more than the"
+        " statement timeout.",
+    )
+    keepalives_idle: int = Field(
+        default=10, ge=1, description="TCP keepalive: idle seconds before the first probe."
+    )
+    keepalives_interval: int = Field(default=5, ge=1, description="Seconds between probes.")
+    keepalives_count: int = Field(default=3, ge=1, description="Probes lost before giving up.")
+    tcp_user_timeout_ms: int = Field(
+        default=30_000, ge=0, description="Unacknowledged data older than this ends the"
+        " connection (TCP_USER_TIMEOUT); 0: the kernel's default.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError(
+                f"pool_min_size ({self.pool_min_size}) is more than pool_max_size"
+                f" ({self.pool_max_size})"
+            )
+        if self.statement_timeout_ms and self.response_timeout * 1000 <= self.statement_timeout_ms:
+            raise ValueError("response_timeout must be longer than the statement timeout")
+        return self

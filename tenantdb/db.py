@@ -1,137 +1,152 @@
-"""The connection pool and tenant-scoped transactions.
+"""The connection pool and tenant-scoped transactions (sync; :mod:`tenantdb.aio` is the twin).
 
 ``db.as_user(tenant_id, user_id)`` and ``db.as_tenant(tenant_id)`` return a :class:`Scope`: it
 holds no connection. A domain function called on a scope runs as its own transaction in one
-round trip (the context and the statement in one pipeline flush on an autocommit connection);
-``with scope.transaction() as tx:`` runs several statements in one transaction (BEGIN, the context
-and the first statement in one flush, COMMIT at the end). The context is set with
-``set_config(..., true)``: it ends with the transaction and never reaches the next checkout.
+round trip: the context and the statement written in one flush on an autocommit connection, so
+they form one implicit transaction that ends at the Sync. ``with scope.transaction() as tx:`` runs
+several statements in one transaction: BEGIN, the context and the first statement in one flush,
+COMMIT at the end. A ``transaction()`` inside another of the same scope is a savepoint, and a
+call on the scope inside it joins it. The context is set with ``set_config(..., true)``: it ends
+with the transaction and never reaches the next checkout.
 """
 
 import logging
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, LiteralString, Protocol, Self, TypeVar
+from typing import Any, LiteralString, Self, TypeVar
 from uuid import UUID
 
 import psycopg
 import pydantic
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import ExecStatus, TransactionStatus
-from psycopg.rows import RowFactory, class_row, tuple_row
 from psycopg_pool import ConnectionPool
-from pydantic import BaseModel
 
 from tenantdb.config import Settings
 from tenantdb.errors import (
     ConfigurationError,
-    DatabaseError,
+    SerializationFailure,
+    TenantdbError,
     Unavailable,
-    ValidationError,
     translate,
 )
-from tenantdb.queries import Query
+from tenantdb.protocol import Command, Connection, ConnectionLost, alive, exchange
+from tenantdb.scope import (
+    Isolation,
+    ScopeIds,
+    TransactionState,
+    backoff,
+    begin,
+    check_committed,
+    lost_connection,
+    mark_closed,
+    mark_open,
+    open_transaction,
+    raise_lost,
+    uuid_of,
+)
+from tenantdb.statements import Rows, Runs, Statement
 
 log = logging.getLogger("tenantdb")
 
-M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
-Connection = psycopg.Connection[Any]
 Params = Mapping[str, Any] | Sequence[Any] | None
-Statement = LiteralString | bytes | sql.SQL | sql.Composed
+RawStatement = LiteralString | bytes | sql.SQL | sql.Composed
 
-SET_CONTEXT = b"select set_config('app.tenant_id', %s, true), set_config('app.user_id', %s, true)"
-TENANT_WIDE = "*"  # app.user_id in the explicit tenant-wide service mode
-# DISCARD ALL but for prepared statements, which psycopg tracks (and forgets reliably only the
-# first time it sees DISCARD ALL on a connection).
-RESET_SESSION = (
-    b"close all; set session authorization default; reset all; unlisten *;"
-    b" select pg_advisory_unlock_all(); discard temp; discard sequences"
-)
+# Back to a fresh session: settings, role, prepared statements, temp tables, locks, listeners.
+RESET_SESSION = b"discard all"
 # A server that answers FATAL at login will answer the same again, unless it is busy or starting.
 _TRANSIENT_FATAL = ("starting up", "shutting down", "recovery", "too many")
-
-
-class Tx(Protocol):
-    """What a domain function runs its statements on: a :class:`Scope` or a :class:`Transaction`."""
-
-    def one(self, query: Query, row: type[M], /, **params: Any) -> M | None:
-        """The statement's only row as ``row``, or None when it returned no row."""
-        ...
-
-    def all(self, query: Query, row: type[M], /, **params: Any) -> list[M]:
-        """Every row of the statement as ``row``."""
-        ...
-
-    def run(self, query: Query, /, **params: Any) -> int:
-        """Run a statement for its effect; the number of rows it affected."""
-        ...
-
-
-class _Runner:
-    """``one``/``all``/``run`` on top of one way to send a statement."""
-
-    def _send(
-        self, name: str, query: Statement, params: Params, rows: RowFactory[R]
-    ) -> tuple[list[R], int]:
-        """Run one statement; its rows (built by ``rows``) and its row count."""
-        raise NotImplementedError
-
-    def one(self, query: Query, row: type[M], /, **params: Any) -> M | None:
-        found, _ = self._send(query.name, query.sql, params, class_row(row))
-        if len(found) > 1:
-            raise DatabaseError(f"query {query.name} returned {len(found)} rows, expected one")
-        return found[0] if found else None
-
-    def all(self, query: Query, row: type[M], /, **params: Any) -> list[M]:
-        return self._send(query.name, query.sql, params, class_row(row))[0]
-
-    def run(self, query: Query, /, **params: Any) -> int:
-        return self._send(query.name, query.sql, params, tuple_row)[1]
+_WAIT_INTERVAL = 0.5  # seconds between checks of the response deadline while waiting
 
 
 @dataclass(frozen=True, slots=True)
-class Scope(_Runner):
-    """Who a statement runs as: a tenant, and the acting user or None for tenant-wide mode."""
+class Scope(ScopeIds, Runs):
+    """A tenant and an acting user (or tenant-wide); each call on it is its own transaction."""
 
-    database: "Database" = field(repr=False)
-    tenant_id: UUID
-    user_id: UUID | None
+    database: "Database" = field(repr=False, kw_only=True)
 
-    def transaction(self) -> "Transaction":
+    def transaction(
+        self, *, isolation: Isolation | None = None, read_only: bool = False
+    ) -> "Transaction":
         """Several statements in one transaction: ``with scope.transaction() as tx: ...``."""
-        return Transaction(self)
+        return Transaction(self, isolation=isolation, read_only=read_only)
 
-    def context(self) -> tuple[str, str]:
-        """The values of app.tenant_id and app.user_id for this scope."""
-        return str(self.tenant_id), TENANT_WIDE if self.user_id is None else str(self.user_id)
+    def run_transaction(
+        self, work: Callable[["Transaction"], R], *, isolation: Isolation | None = None,
+        read_only: bool = False, attempts: int = 5,
+    ) -> R:
+        """``work(tx)`` in a transaction, run again (with backoff) when a concurrent transaction
+        wins (:class:`SerializationFailure`), up to ``attempts`` times in all."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction(isolation=isolation, read_only=read_only) as tx:
+                    return work(tx)
+            except SerializationFailure:
+                if attempt == attempts:
+                    raise
+                time.sleep(backoff(attempt))
+        raise AssertionError("unreachable")
 
-    def _send(
-        self, name: str, query: Statement, params: Params, rows: RowFactory[R]
-    ) -> tuple[list[R], int]:
-        with self.database.connection() as conn:
-            # the context and the statement form one implicit transaction, ended by the sync
-            return _round_trip(conn, name, query, params, rows, ((SET_CONTEXT, self.context()),))
+    def execute(self, statement: Statement[R], /) -> R:
+        """Run ``statement`` as its own transaction (or in this scope's open transaction)."""
+        joined = open_transaction(self, threading.get_ident())
+        if joined is not None:
+            return joined.execute(statement)  # type: ignore[no-any-return]
+        query = self.query_for(statement)
+        batch = (self.context(read_only=query.read_only), self.command(query, statement.params))
+        for attempt in (1, 2):
+            conn = self.database.checkout()
+            try:
+                rows = self.database.exchange(conn, batch)
+            except ConnectionLost as lost:
+                self.database.discard(conn)
+                lost_connection(lost, writes=not query.read_only, retry=attempt == 1)
+                continue
+            except BaseException:
+                self.database.checkin(conn)
+                raise
+            self.database.checkin(conn)
+            return statement.shape(rows[-1])
+        raise AssertionError("unreachable")
 
 
-class Transaction(_Runner):
-    """One database transaction in a scope; commits on success, rolls back on any exception."""
+class Transaction(Runs):
+    """One database transaction in a scope; commits on success, rolls back on any exception.
 
-    def __init__(self, scope: Scope) -> None:
+    Opened inside another transaction of the same scope (in the same thread), it is a
+    savepoint of that one: an exception undoes only its own work.
+    """
+
+    def __init__(self, scope: Scope, *, isolation: Isolation | None = None,
+                 read_only: bool = False) -> None:
         self.scope = scope
+        self._begin = begin(isolation, read_only)
+        self._read_only = read_only
         self._conn: Connection | None = None
-        self._begun = False
+        self._savepoint: bytes | None = None
+        self._token: Any = None
         self._raw = False
 
     def __enter__(self) -> Self:
         if self._conn is not None:
             raise RuntimeError("this transaction is already open")
-        self._conn = self.scope.database.checkout()
-        self._begun = self._raw = False
+        outer = open_transaction(self.scope, threading.get_ident())
+        if outer is not None:
+            if self._begin.sql != b"begin":
+                raise ValueError("a nested transaction is a savepoint: it cannot set isolation"
+                                 " or read_only")
+            self._conn, self.state = outer._conn, outer.state
+            self._savepoint = self.state.savepoint()
+        else:
+            self._conn = self.scope.database.checkout()
+            context = self.scope.context(read_only=self._read_only)
+            self.state = TransactionState([self._begin, context], self._read_only)
+        self._token = mark_open(self.scope, self)
         return self
 
     def __exit__(
@@ -140,77 +155,64 @@ class Transaction(_Runner):
     ) -> None:
         conn, self._conn = self._conn, None
         assert conn is not None
+        mark_closed(self._token)
+        if self._savepoint is not None:
+            self.state.end_savepoint(self._savepoint, commit=exc_type is None)
+            return
+        database = self.scope.database
         try:
-            if self._begun:
-                self._finish(conn, commit=exc_type is None)
+            finish = None if self.state.lost else self.state.finish(commit=exc_type is None)
+            if finish is not None:
+                rows = database.exchange(conn, finish)
+                if exc_type is None:
+                    check_committed(rows[-1])
+        except ConnectionLost as lost:
+            self.state.lost = True
+            if exc_type is None:
+                raise_lost(lost, writes=not self._read_only)
+            log.warning("rollback failed (the pool replaces the connection): %s", lost.cause)
+        except TenantdbError:
+            if exc_type is None:
+                raise
         finally:
-            # raw SQL may have changed session state: clear it before the next checkout
-            self.scope.database.checkin(conn, reset=self._raw)
+            if self.state.lost:
+                database.discard(conn)
+            else:
+                database.checkin(conn, reset=self._raw)
 
-    def _finish(self, conn: Connection, *, commit: bool) -> None:
-        if commit and conn.info.transaction_status == TransactionStatus.INERROR:
-            commit = False
-            failed = DatabaseError("transaction rolled back: a statement in it failed earlier")
-        else:
-            failed = None
-        try:
-            conn.execute(b"commit" if commit else b"rollback")
-        except psycopg.Error as e:
-            if commit:
-                raise translate(e) from e
-            log.warning("rollback failed (the pool replaces a broken connection): %s", e)
-        if failed:
-            raise failed
+    def execute(self, statement: Statement[R], /) -> R:
+        """Run ``statement`` in this transaction."""
+        return statement.shape(self._send(self.scope.command(
+            self.scope.query_for(statement), statement.params))[-1])
 
-    def _send(
-        self, name: str, query: Statement, params: Params, rows: RowFactory[R]
-    ) -> tuple[list[R], int]:
+    def _send(self, command: Command) -> list[Rows]:
         if self._conn is None:
             raise RuntimeError("use the transaction inside `with scope.transaction() as tx:`")
-        preamble: tuple[tuple[bytes, Sequence[str]], ...] = ()
-        if not self._begun:
-            preamble = ((b"begin", ()), (SET_CONTEXT, self.scope.context()))
-            self._begun = True
-        return _round_trip(self._conn, name, query, params, rows, preamble)
+        if self.state.lost:
+            raise Unavailable("the connection of this transaction was lost")
+        try:
+            return self.scope.database.exchange(self._conn, self.state.before(command))
+        except ConnectionLost as lost:
+            self.state.lost = True
+            raise_lost(lost, writes=False)  # the transaction is gone: nothing committed
+            raise
 
-    def execute_raw(
-        self, query: Statement, params: Params = None
-    ) -> list[tuple[Any, ...]]:
+    def execute_raw(self, query: RawStatement, params: Params = None) -> list[tuple[Any, ...]]:
         """Run literal SQL in this transaction (tests, one-off tools); its rows as tuples.
 
-        Values go in ``params``, never into the string. The connection's session state is
-        cleared before it returns to the pool, in case the SQL changed it.
+        Values go in ``params`` (``%s`` or ``%(name)s``), never into the string. The
+        connection's session state is cleared before it returns to the pool.
         """
+        if self._conn is None:
+            raise RuntimeError("use the transaction inside `with scope.transaction() as tx:`")
         self._raw = True
-        return self._send("raw", query, params, tuple_row)[0]
-
-
-def _round_trip(
-    conn: Connection, name: str, query: Statement, params: Params,
-    rows: RowFactory[R], preamble: Sequence[tuple[bytes, Sequence[str]]],
-) -> tuple[list[R], int]:
-    """Send ``preamble`` and the statement in one flush; its rows and row count."""
-    started = time.perf_counter()
-    cur = conn.cursor(row_factory=rows)
-    try:
-        if preamble:
-            with conn.pipeline():
-                for statement, args in preamble:
-                    conn.execute(statement, args)
-                cur.execute(query, params)
-        else:
-            cur.execute(query, params)
-        returned_rows = cur.pgresult is not None and cur.pgresult.status == ExecStatus.TUPLES_OK
-        result = cur.fetchall() if returned_rows else []
-    except psycopg.Error as e:
-        log.debug("%s failed after %.2f ms: %s", name, _ms(started), e.sqlstate)
-        raise translate(e) from e
-    log.debug("%s %.2f ms", name, _ms(started))
-    return result, cur.rowcount
-
-
-def _ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
+        if self.state.pending:  # BEGIN and the context, or a savepoint
+            self._send(Command(b"select 1", ()))
+        try:
+            cur = self._conn.execute(query, params)
+            return cur.fetchall() if cur.description is not None else []
+        except psycopg.Error as e:
+            raise translate(e) from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +236,7 @@ class Database:
     def __init__(self, pool: ConnectionPool[Connection], settings: Settings) -> None:
         self.pool = pool
         self.settings = settings
+        self._checking = threading.Lock()
 
     @classmethod
     def connect(cls, settings: Settings | None = None, /, **overrides: Any) -> "Database":
@@ -242,21 +245,13 @@ class Database:
         Waits up to ``connect_timeout`` for the server, retrying with exponential backoff; a
         wrong password or missing database fails at once.
         """
-        settings = _with_overrides(settings or Settings(), overrides)
+        settings = load_settings(settings, overrides)
         kwargs = connection_kwargs(settings)
-        _wait_for_server(settings.database_url, kwargs, settings.connect_timeout)
+        wait_for_server(settings.database_url, kwargs, settings.connect_timeout)
         pool: ConnectionPool[Connection] = ConnectionPool(
-            settings.database_url,
-            kwargs=kwargs,
-            min_size=settings.pool_min_size,
-            max_size=max(settings.pool_max_size, settings.pool_min_size),
-            timeout=settings.pool_timeout,
-            max_idle=settings.max_idle,
-            max_lifetime=settings.max_lifetime,
-            reconnect_timeout=settings.reconnect_timeout,
-            check=ConnectionPool.check_connection if settings.check_connections else None,
-            name=settings.application_name,
-            open=False,
+            settings.database_url, connection_class=Connection, kwargs=kwargs,
+            check=_check_with_ping if settings.check_connections else _check, open=False,
+            **pool_kwargs(settings),
         )
         try:
             pool.open(wait=True, timeout=settings.connect_timeout)
@@ -267,21 +262,21 @@ class Database:
 
     def as_user(self, tenant_id: UUID | str, user_id: UUID | str) -> Scope:
         """Act for one user of one tenant: user-private rows are that user's only."""
-        return Scope(self, _uuid(tenant_id, "tenant_id"), _uuid(user_id, "user_id"))
+        return Scope(uuid_of(tenant_id, "tenant_id"), uuid_of(user_id, "user_id"), database=self)
 
     def as_tenant(self, tenant_id: UUID | str) -> Scope:
         """Tenant-wide service mode (background jobs, admin screens): every row of the tenant."""
-        return Scope(self, _uuid(tenant_id, "tenant_id"), None)
+        return Scope(uuid_of(tenant_id, "tenant_id"), None, database=self)
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
         """A pooled connection for the block: autocommit, no tenant context (so RLS shows no
-        rows). For tools and tests that need a plain connection as the runtime role."""
+        rows), its session reset before the next borrower gets it. For tools and tests."""
         conn = self.checkout()
         try:
             yield conn
         finally:
-            self.checkin(conn)
+            self.checkin(conn, reset=True)
 
     def checkout(self) -> Connection:
         """A pooled connection (autocommit, no context); give it back with :meth:`checkin`."""
@@ -291,28 +286,59 @@ class Database:
             raise translate(e) from e
 
     def checkin(self, conn: Connection, *, reset: bool = False) -> None:
-        """Return a connection; ``reset`` first clears its session state (settings, role, ...)."""
+        """Return a connection; ``reset`` first clears its session state (settings, role,
+        prepared statements, ...)."""
         if reset and not conn.closed:
             try:
                 conn.execute(RESET_SESSION)
+                conn.prepared.clear()
             except psycopg.Error:
                 conn.close()  # the pool replaces a closed connection
         self.pool.putconn(conn)
 
+    def discard(self, conn: Connection) -> None:
+        """Close a failed connection, and look for other dead ones in the background."""
+        conn.close()
+        self.pool.putconn(conn)
+        if self._checking.acquire(blocking=False):
+            threading.Thread(target=self._check_pool, daemon=True).start()
+
+    def _check_pool(self) -> None:
+        try:
+            self.pool.check()
+        except Exception as e:
+            log.debug("pool check failed: %s", e)
+        finally:
+            self._checking.release()
+
+    def exchange(self, conn: Connection, batch: Sequence[Command]) -> list[Rows]:
+        """Send ``batch`` in one flush on ``conn``; the rows of each command."""
+        settings = self.settings
+        deadline = time.monotonic() + settings.response_timeout
+        generator = exchange(conn, batch, prepare=settings.prepared_statements, deadline=deadline)
+        return conn.wait(generator, interval=_WAIT_INTERVAL)
+
     def health(self) -> Health:
         """Server reachability and version, pool statistics, and pending migrations."""
-        from tenantdb.migrate import pending_migrations  # yoyo is needed here only
-
         stats = self.pool.get_stats()
         try:
-            with self.connection() as conn:
-                version = conn.execute("select current_setting('server_version')").fetchone()
-                pending = pending_migrations(conn)
+            conn = self.checkout()
         except Unavailable as e:
             return Health(False, None, stats, None, str(e))
-        except psycopg.Error as e:
-            return Health(False, None, stats, None, str(translate(e)))
-        return Health(True, version[0] if version else None, stats, pending)
+        try:
+            version = self.exchange(conn, [SERVER_VERSION])[-1]
+            try:
+                applied: Rows | TenantdbError = self.exchange(conn, [APPLIED_MIGRATIONS])[-1]
+            except TenantdbError as e:
+                applied = e
+        except ConnectionLost as lost:
+            self.discard(conn)
+            return Health(False, None, stats, None, str(lost.cause))
+        except TenantdbError as e:
+            self.checkin(conn)
+            return Health(False, None, stats, None, str(e))
+        self.checkin(conn)
+        return health_of(version, applied, stats)
 
     def close(self) -> None:
         self.pool.close()
@@ -322,6 +348,54 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+Tx = Scope | Transaction  # what a sync domain function runs on
+
+
+# --- shared with tenantdb.aio ----------------------------------------------------------------
+
+SERVER_VERSION = Command(b"select current_setting('server_version')", ())
+APPLIED_MIGRATIONS = Command(b"select migration_id from tenantdb_owner._yoyo_migration", ())
+
+
+def health_of(version: Rows, applied: Rows | TenantdbError, stats: dict[str, int]) -> Health:
+    """The health report, from the answers to SERVER_VERSION and APPLIED_MIGRATIONS."""
+    from tenantdb.migrate import migration_ids  # yoyo is needed here only
+
+    pending: list[str] | None
+    if isinstance(applied, Rows):
+        done = {row[0] for row in applied.values}
+        pending = [m for m in migration_ids() if m not in done]
+    elif applied.sqlstate in ("42P01", "3F000"):  # no bookkeeping table: nothing migrated yet
+        pending = migration_ids()
+    else:  # this role cannot read it
+        pending = None
+    return Health(True, version.values[0][0], stats, pending)
+
+
+def load_settings(settings: Settings | None, overrides: dict[str, Any]) -> Settings:
+    """``settings`` (default: from the environment) with ``overrides``, validated."""
+    try:  # validated like the settings themselves: no negative pool sizes, no unknown names
+        if settings is None:
+            settings = Settings(**overrides)
+        elif overrides:
+            settings = Settings.model_validate(settings.model_dump() | overrides)
+    except pydantic.ValidationError as e:
+        raise ConfigurationError(f"invalid settings: {e}") from e
+    return settings
+
+
+def pool_kwargs(settings: Settings) -> dict[str, Any]:
+    return {
+        "min_size": settings.pool_min_size,
+        "max_size": settings.pool_max_size,
+        "timeout": settings.pool_timeout,
+        "max_idle": settings.max_idle,
+        "max_lifetime": settings.max_lifetime,
+        "reconnect_timeout": settings.reconnect_timeout,
+        "name": settings.application_name,
+    }
 
 
 def connection_kwargs(settings: Settings) -> dict[str, Any]:
@@ -340,13 +414,18 @@ def connection_kwargs(settings: Settings) -> dict[str, Any]:
     ]
     return {
         "autocommit": True,
-        "prepare_threshold": 5 if settings.prepared_statements else None,
+        "prepare_threshold": None,  # tenantdb prepares its own statements (tenantdb.protocol)
         "options": " ".join(o for o in options if o),
         "application_name": settings.application_name,
+        "keepalives": 1,
+        "keepalives_idle": settings.keepalives_idle,
+        "keepalives_interval": settings.keepalives_interval,
+        "keepalives_count": settings.keepalives_count,
+        "tcp_user_timeout": settings.tcp_user_timeout_ms,
     }
 
 
-def _wait_for_server(url: str, kwargs: dict[str, Any], timeout: float) -> None:
+def wait_for_server(url: str, kwargs: dict[str, Any], timeout: float) -> None:
     """Connect once, retrying with exponential backoff until ``timeout``; raise what failed."""
     deadline = time.monotonic() + timeout
     delay = 0.1
@@ -365,19 +444,12 @@ def _wait_for_server(url: str, kwargs: dict[str, Any], timeout: float) -> None:
         delay = min(delay * 2, 5.0)
 
 
-def _with_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
-    if not overrides:
-        return settings
-    try:  # validated like the settings themselves: no negative pool sizes, no unknown names
-        return Settings.model_validate(settings.model_dump() | overrides)
-    except pydantic.ValidationError as e:
-        raise ConfigurationError(f"invalid settings: {e}") from e
+def _check(conn: Connection) -> None:
+    """The pool's check at checkout: no round trip, only whether the server ended it."""
+    if not alive(conn):
+        raise psycopg.OperationalError("the server closed the connection")
 
 
-def _uuid(value: UUID | str, name: str) -> UUID:
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(value)
-    except (TypeError, ValueError, AttributeError) as e:
-        raise ValidationError(f"{name} must be a UUID, not {value!r}") from e
+def _check_with_ping(conn: Connection) -> None:
+    _check(conn)
+    ConnectionPool.check_connection(conn)

@@ -3,6 +3,7 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import uuid4
 
 import psycopg
 import pydantic
@@ -85,7 +86,7 @@ def _show(db: Database, out: Print) -> None:
 
 def _tenant(db: Database, name: str, email: str, display_name: str) -> Provisioned:
     owner = UserCreate(email=email, display_name=display_name)
-    return tenants.provision_tenant(db, TenantCreate(name=name, owner=owner))
+    return tenants.provision_tenant(db.as_tenant(uuid4()), TenantCreate(name=name, owner=owner))
 
 
 def _insert_raw(scope: Scope, victim: Provisioned) -> None:

@@ -65,7 +65,13 @@ class QueryTimeout(TenantdbError):
 
 
 class Unavailable(TenantdbError):
-    """The database cannot be reached or has no free connection."""
+    """The database cannot be reached or has no free connection; nothing was committed."""
+
+
+class OutcomeUnknown(TenantdbError):
+    """A write (or COMMIT) was sent and the connection died before the answer came: it may or may
+    not have committed. Not an :class:`Unavailable`, so that retry loops do not repeat the write
+    blindly: retry only an idempotent write (a create with a client-supplied ``id`` is one)."""
 
 
 class DatabaseError(TenantdbError):

@@ -4,8 +4,9 @@ Use them in ``Annotated`` types: ``Annotated[str, StringConstraints(max_length=5
 """
 
 from typing import Annotated
+from uuid import UUID
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Strict, StringConstraints
 
 
 def _no_nul(value: str) -> str:
@@ -27,3 +28,6 @@ Email = Annotated[
     str, StringConstraints(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"), NoNul
 ]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul, NotBlank]
+
+# An id argument: a UUID, or its string form (converted); anything else is refused.
+Id = Annotated[UUID, Strict(False)]

@@ -1,14 +1,14 @@
 """Tenants (workspaces) and their users, and provisioning a new tenant with its first user."""
 
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from tenantdb.db import Database, Tx
-from tenantdb.errors import NotFound
-from tenantdb.fields import Email, Name
+from tenantdb.errors import Conflict, NotFound
+from tenantdb.fields import Email, Id, Name
 from tenantdb.queries import QueryFile
+from tenantdb.statements import Rows, Statement, operation, required
 
 Q = QueryFile("tenants")
 
@@ -33,6 +33,7 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     email: Email
     display_name: Name
+    id: UUID | None = None
 
 
 class TenantCreate(BaseModel):
@@ -59,44 +60,50 @@ class _ProvisionedRow(BaseModel):
     user_created_at: datetime
 
 
-def provision_tenant(db: Database, new: TenantCreate) -> Provisioned:
-    """Create a tenant and its first user in one transaction, as the runtime role.
+@operation
+def provision_tenant(new: TenantCreate) -> Statement[Provisioned]:
+    """Create the tenant of the scope (its id is the scope's tenant id) and its first user, in
+    one statement, as the runtime role: ``provision_tenant(db.as_tenant(uuid4()), new)``.
 
-    The tenant's id is generated here and becomes the transaction's tenant context, which is all
-    the row-level policies let the runtime role insert: it cannot see or touch other tenants.
+    The row-level policies let the runtime role insert only the tenant whose id is the
+    transaction's context: it cannot see or touch other tenants. Safe to retry with the same id:
+    when the tenant exists, it is returned with its first user.
     """
-    row = db.as_tenant(uuid4()).one(
-        Q.provision_tenant, _ProvisionedRow,
-        name=new.name, email=new.owner.email, display_name=new.owner.display_name,
-    )
-    assert row is not None  # an insert ... returning always returns its row
-    return Provisioned(
-        tenant=Tenant(id=row.tenant_id, name=row.tenant_name, created_at=row.tenant_created_at),
-        user=User(
-            tenant_id=row.tenant_id, id=row.user_id, email=row.email,
-            display_name=row.display_name, created_at=row.user_created_at,
-        ),
-    )
+
+    def shape(rows: Rows) -> Provisioned:
+        row = required(_ProvisionedRow, lambda: NotFound("the new tenant was not returned"))(rows)
+        return Provisioned(
+            tenant=Tenant(id=row.tenant_id, name=row.tenant_name, created_at=row.tenant_created_at),
+            user=User(
+                tenant_id=row.tenant_id, id=row.user_id, email=row.email,
+                display_name=row.display_name, created_at=row.user_created_at,
+            ),
+        )
+
+    return Statement(Q.provision_tenant, {
+        "name": new.name, "email": new.owner.email, "display_name": new.owner.display_name,
+    }, shape)
 
 
-def get_tenant(tx: Tx) -> Tenant:
-    """The tenant of the transaction."""
-    tenant = tx.one(Q.get_tenant, Tenant)
-    if tenant is None:
-        raise NotFound("the tenant of this context does not exist")
-    return tenant
+@operation
+def get_tenant() -> Statement[Tenant]:
+    """The tenant of the scope."""
+    return Statement(Q.get_tenant, {}, required(
+        Tenant, lambda: NotFound("the tenant of this context does not exist")))
 
 
-def create_user(tx: Tx, new: UserCreate) -> User:
-    """A new user in the transaction's tenant (email unique per tenant, ignoring case)."""
-    user = tx.one(Q.create_user, User, email=new.email, display_name=new.display_name)
-    assert user is not None
-    return user
+@operation
+def create_user(new: UserCreate) -> Statement[User]:
+    """A new user in the scope's tenant (email unique per tenant, ignoring case). Give ``id``
+    to make it safe to retry."""
+    taken = Conflict(f"the user id {new.id} is taken") if new.id else None
+    return Statement(Q.create_user, {
+        "id": new.id, "email": new.email, "display_name": new.display_name,
+    }, required(User, lambda: taken or NotFound("the new user was not returned")))
 
 
-def get_user(tx: Tx, user_id: UUID) -> User:
-    """A user of the transaction's tenant; :class:`NotFound` otherwise."""
-    user = tx.one(Q.get_user, User, id=user_id)
-    if user is None:
-        raise NotFound(f"no user {user_id}")
-    return user
+@operation
+def get_user(user_id: Id) -> Statement[User]:
+    """A user of the scope's tenant; :class:`NotFound` otherwise."""
+    return Statement(Q.get_user, {"id": user_id}, required(
+        User, lambda: NotFound(f"no user {user_id}")))

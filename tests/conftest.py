@@ -50,9 +50,8 @@ def new_tenant(db: Database) -> Callable[..., Member]:
 
     def make(name: str = "Tenant") -> Member:
         email = f"owner-{uuid4().hex[:8]}@example.test"
-        made = tenants.provision_tenant(
-            db, TenantCreate(name=name, owner=UserCreate(email=email, display_name="Owner"))
-        )
+        owner = UserCreate(email=email, display_name="Owner")
+        made = tenants.provision_tenant(db.as_tenant(uuid4()), TenantCreate(name=name, owner=owner))
         return Member(made.tenant.id, made.user.id, db.as_user(made.tenant.id, made.user.id))
 
     return make

@@ -111,8 +111,18 @@ def test_tenant_wide_mode_is_not_an_acting_user(db: Database, alice: Member) -> 
     service = db.as_tenant(alice.tenant_id)
     with pytest.raises(NoActingUser):
         tasks.create_task(service, TaskCreate(title="whose?"))
-    with pytest.raises(NoActingUser):
-        tasks.list_tasks(service)
+
+
+def test_tenant_wide_mode_lists_every_users_tasks(
+    db: Database, alice_task: tasks.Task, colleague: Member, bob: Member
+) -> None:
+    theirs = tasks.create_task(colleague.scope, TaskCreate(title="Carl's"))
+    tasks.create_task(bob.scope, TaskCreate(title="Bob's"))
+    tasks.complete_task(colleague.scope, theirs.id)
+    service = db.as_tenant(colleague.tenant_id)
+    assert [t.id for t in tasks.list_tasks(service).items] == [theirs.id, alice_task.id]
+    assert [t.id for t in tasks.list_tasks(service, completed=True).items] == [theirs.id]
+    assert tasks.list_tasks(db.as_tenant(uuid4())).items == []
 
 
 def test_no_context_reads_nothing_and_writes_nothing(

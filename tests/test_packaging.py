@@ -45,8 +45,9 @@ def test_a_service_gets_a_migrated_database_from_the_plugin(
         from tenantdb import tasks, tenants
 
         def test_service(tenantdb_db):
-            made = tenants.provision_tenant(tenantdb_db, tenants.TenantCreate(
-                name="S", owner=tenants.UserCreate(email="s@s.test", display_name="S")))
+            new = tenants.TenantCreate(
+                name="S", owner=tenants.UserCreate(email="s@s.test", display_name="S"))
+            made = tenants.provision_tenant(tenantdb_db.as_tenant(uuid.uuid4()), new)
             me = tenantdb_db.as_user(made.tenant.id, made.user.id)
             task = tasks.create_task(me, tasks.TaskCreate(title="from a service"))
             assert tasks.get_task(me, task.id).title == "from a service"

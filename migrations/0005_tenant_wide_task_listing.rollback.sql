@@ -1,0 +1,1 @@
+drop index tenantdb.tasks_tenant_created_idx;
