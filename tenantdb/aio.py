@@ -221,7 +221,6 @@ class AsyncDatabase:
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection], settings: Settings) -> None:
         self.pool = pool
         self.settings = settings
-        self._checking: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(cls, settings: Settings | None = None, /,
@@ -277,17 +276,9 @@ class AsyncDatabase:
         await self.pool.putconn(conn)
 
     async def discard(self, conn: AsyncConnection) -> None:
-        """Close a failed connection, and look for other dead ones in the background."""
+        """Close a failed connection; the pool opens a new one."""
         await conn.close()
         await self.pool.putconn(conn)
-        if self._checking is None or self._checking.done():
-            self._checking = asyncio.create_task(self._check_pool())
-
-    async def _check_pool(self) -> None:
-        try:
-            await self.pool.check()
-        except Exception as e:
-            log.debug("pool check failed: %s", e)
 
     async def exchange(self, conn: AsyncConnection, batch: Sequence[Command]) -> list[Rows]:
         """Send ``batch`` in one flush on ``conn``; the rows of each command."""
@@ -335,6 +326,7 @@ AsyncTx = AsyncScope | AsyncTransaction  # what an async domain function runs on
 async def _check(conn: AsyncConnection) -> None:
     """The pool's check at checkout: no round trip, only whether the server ended it."""
     if not alive(conn):
+        await conn.close()  # so that the pool replaces it
         raise psycopg.OperationalError("the server closed the connection")
 
 

@@ -236,7 +236,6 @@ class Database:
     def __init__(self, pool: ConnectionPool[Connection], settings: Settings) -> None:
         self.pool = pool
         self.settings = settings
-        self._checking = threading.Lock()
 
     @classmethod
     def connect(cls, settings: Settings | None = None, /, **overrides: Any) -> "Database":
@@ -297,19 +296,10 @@ class Database:
         self.pool.putconn(conn)
 
     def discard(self, conn: Connection) -> None:
-        """Close a failed connection, and look for other dead ones in the background."""
+        """Close a failed connection; the pool opens a new one. (Other connections the server
+        ended are found at their checkout, without a round trip: see ``alive``.)"""
         conn.close()
         self.pool.putconn(conn)
-        if self._checking.acquire(blocking=False):
-            threading.Thread(target=self._check_pool, daemon=True).start()
-
-    def _check_pool(self) -> None:
-        try:
-            self.pool.check()
-        except Exception as e:
-            log.debug("pool check failed: %s", e)
-        finally:
-            self._checking.release()
 
     def exchange(self, conn: Connection, batch: Sequence[Command]) -> list[Rows]:
         """Send ``batch`` in one flush on ``conn``; the rows of each command."""
@@ -417,6 +407,7 @@ def connection_kwargs(settings: Settings) -> dict[str, Any]:
         "prepare_threshold": None,  # tenantdb prepares its own statements (tenantdb.protocol)
         "options": " ".join(o for o in options if o),
         "application_name": settings.application_name,
+        "connect_timeout": max(2, round(settings.connect_timeout)),
         "keepalives": 1,
         "keepalives_idle": settings.keepalives_idle,
         "keepalives_interval": settings.keepalives_interval,
@@ -431,7 +422,7 @@ def wait_for_server(url: str, kwargs: dict[str, Any], timeout: float) -> None:
     delay = 0.1
     while True:
         try:
-            psycopg.connect(url, **kwargs, connect_timeout=max(1, round(timeout))).close()
+            psycopg.connect(url, **(kwargs | {"connect_timeout": max(1, round(timeout))})).close()
             return
         except psycopg.Error as e:
             said = str(e)
@@ -447,6 +438,7 @@ def wait_for_server(url: str, kwargs: dict[str, Any], timeout: float) -> None:
 def _check(conn: Connection) -> None:
     """The pool's check at checkout: no round trip, only whether the server ended it."""
     if not alive(conn):
+        conn.close()  # so that the pool replaces it
         raise psycopg.OperationalError("the server closed the connection")
 
 

@@ -146,18 +146,13 @@ def exchange(
 
 def alive(conn: AnyConnection) -> bool:
     """Whether an idle connection is still usable, without a round trip: an idle connection has
-    nothing to read, unless the server ended it (a terminated backend sends its FATAL first)."""
+    nothing to read, unless the server is ending it (a terminated backend sends a FATAL error,
+    then closes). Anything unexpected on the socket retires the connection."""
     pgconn = conn.pgconn
     if pgconn.status != pq.ConnStatus.OK:
         return False
     readable, _, _ = select.select([pgconn.socket], [], [], 0)
-    if readable:
-        try:
-            pgconn.consume_input()
-        except psycopg.OperationalError:
-            return False
-        return pgconn.status == pq.ConnStatus.OK and pgconn.get_result() is None
-    return True
+    return not readable
 
 
 def _dump(

@@ -2,6 +2,9 @@
 
 Every test makes its own tenants (random ids), so tests share one migrated database and need no
 cleanup. ``observer`` is a superuser connection that looks from outside at what really committed.
+``db`` is parametrised: every test that uses it (or ``alice``, ``bob``, ...) runs on the sync
+``Database`` and on the ``AsyncDatabase`` (driven through :mod:`blocking`); ``sync_db`` is the
+sync one alone, for tests about raw connections.
 """
 
 from collections.abc import Callable, Iterator
@@ -11,6 +14,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from blocking import BlockingDatabase, BlockingScope, Loop
 
 from tenantdb import Database, Scope, tasks, tenants
 from tenantdb.tenants import TenantCreate, UserCreate
@@ -25,7 +29,10 @@ class Member:
 
     tenant_id: UUID
     id: UUID
-    scope: Scope
+    scope: Scope | BlockingScope
+
+
+AnyDatabase = Database | BlockingDatabase
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +41,24 @@ def database(tenantdb_database: MigratedDatabase) -> MigratedDatabase:
 
 
 @pytest.fixture(scope="session")
-def db(tenantdb_db: Database) -> Database:
+def sync_db(tenantdb_db: Database) -> Database:
     return tenantdb_db
+
+
+@pytest.fixture(scope="session")
+def async_db(database: MigratedDatabase) -> Iterator[BlockingDatabase]:
+    loop = Loop()
+    blocking = BlockingDatabase.connect(loop, database_url=database.app_url, pool_min_size=2)
+    yield blocking
+    blocking.close()
+    loop.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def db(request: pytest.FixtureRequest) -> AnyDatabase:
+    """The sync Database, then the AsyncDatabase: the test runs once on each."""
+    found: AnyDatabase = request.getfixturevalue(f"{request.param}_db")
+    return found
 
 
 @pytest.fixture
@@ -45,7 +68,7 @@ def observer(database: MigratedDatabase) -> Iterator[psycopg.Connection[Any]]:
 
 
 @pytest.fixture
-def new_tenant(db: Database) -> Callable[..., Member]:
+def new_tenant(db: AnyDatabase) -> Callable[..., Member]:
     """Provision a tenant with a first user; that user, as a Member."""
 
     def make(name: str = "Tenant") -> Member:
@@ -69,7 +92,7 @@ def bob(new_tenant: Callable[..., Member]) -> Member:
 
 
 @pytest.fixture
-def colleague(db: Database, alice: Member) -> Member:
+def colleague(db: AnyDatabase, alice: Member) -> Member:
     """Another user of alice's tenant."""
     user = tenants.create_user(
         alice.scope, UserCreate(email=f"c-{uuid4().hex[:8]}@example.test", display_name="Carl")

@@ -23,8 +23,8 @@ from tenantdb.testing import MigratedDatabase
 ReadTask = Callable[[UUID], tuple[Any, ...] | None]
 
 
-def test_runtime_role_is_not_privileged(db: Database) -> None:
-    with db.connection() as conn:
+def test_runtime_role_is_not_privileged(sync_db: Database) -> None:
+    with sync_db.connection() as conn:
         row = conn.execute(
             "select current_user, rolsuper, rolbypassrls, pg_has_role('tenantdb_owner', 'usage')"
             "  from pg_roles where rolname = current_user"
@@ -143,10 +143,11 @@ def test_no_context_reads_nothing_and_writes_nothing(
     assert committed_tasks(alice.tenant_id) == 1
 
 
-def test_missing_context_maps_to_no_tenant_context(db: Database, alice_task: tasks.Task) -> None:
+def test_missing_context_maps_to_no_tenant_context(sync_db: Database,
+                                                    alice_task: tasks.Task) -> None:
     from tenantdb.errors import translate
 
-    with db.connection() as conn, pytest.raises(psycopg.Error) as raised:
+    with sync_db.connection() as conn, pytest.raises(psycopg.Error) as raised:
         conn.execute("select count(*) from tenantdb.tasks")
     assert isinstance(translate(raised.value), NoTenantContext)
 
