@@ -2,7 +2,6 @@
 isolation and read-only, retries of serialization failures, swallowed errors never commit."""
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
