@@ -302,12 +302,13 @@ class Database:
     def health(self) -> Health:
         """Server reachability and version, pool statistics, and pending migrations."""
         from tenantdb.migrate import pending_migrations  # yoyo is needed here only
+        from tenantdb.migration_sources import split_sources
 
         stats = self.pool.get_stats()
         try:
             with self.connection() as conn:
                 version = conn.execute("select current_setting('server_version')").fetchone()
-                pending = pending_migrations(conn)
+                pending = pending_migrations(conn, split_sources(self.settings.migrations))
         except Unavailable as e:
             return Health(False, None, stats, None, str(e))
         except psycopg.Error as e:
