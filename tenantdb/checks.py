@@ -4,9 +4,9 @@ Every table in the ``tenantdb`` schema and in the service schemas asked for must
 security enabled and forced, a policy for every command with USING and WITH CHECK that compares
 with ``tenantdb.current_tenant_id()``, ``tenant_id`` first in every key, unique index, index and
 foreign key (``tenantdb.tenants``, keyed by the tenant id alone, leads with ``id``); every view
-must be ``security_invoker``; the runtime role must own nothing there and hold no TRUNCATE,
-REFERENCES, TRIGGER or MAINTAIN grant, nor CREATE on the schema. The catalog is read only: any
-role may run the check.
+must be ``security_invoker``; ``tenantdb_owner`` owns every table and view; the runtime role
+holds no TRUNCATE, REFERENCES, TRIGGER or MAINTAIN grant, nor CREATE on the schema, and PUBLIC
+nothing. The check only reads the catalog: any role may run it.
 """
 
 from collections.abc import Sequence
@@ -17,9 +17,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from tenantdb.errors import ConfigurationError, translate
+from tenantdb.migrate import APP, OWNER
 
 TENANTDB_SCHEMA = "tenantdb"
-RUNTIME_ROLE = "tenantdb_app"
 TENANT_KEY = {"tenantdb.tenants": "id"}  # the tenants table: its own id is the tenant id
 
 _CATALOG_QUERIES: tuple[tuple[LiteralString, LiteralString], ...] = (
@@ -82,9 +82,11 @@ _CATALOG_QUERIES: tuple[tuple[LiteralString, LiteralString], ...] = (
     ("the materialized view ignores row level security", """
         select c.oid::regclass::text from pg_class c
          where c.relnamespace = any(%(schemas)s::oid[]) and c.relkind = 'm'"""),
-    ("is owned by the runtime role", """
-        select c.oid::regclass::text from pg_class c join pg_roles r on r.oid = c.relowner
-         where c.relnamespace = any(%(schemas)s::oid[]) and r.rolname = %(app)s"""),
+    ("is not owned by tenantdb_owner (the runtime role must own nothing)", """
+        select format('%%s (owner %%I)', c.oid::regclass, r.rolname)
+          from pg_class c join pg_roles r on r.oid = c.relowner
+         where c.relnamespace = any(%(schemas)s::oid[]) and c.relkind in ('r', 'p', 'v', 'm')
+           and r.rolname <> %(owner)s"""),
     ("the runtime role (or PUBLIC) holds a privilege it must not have", """
         select format('%%s: %%s to %%s', c.oid::regclass, g.privilege_type,
                       coalesce(r.rolname, 'PUBLIC'))
@@ -129,7 +131,8 @@ def check_database(conn: psycopg.Connection[Any], schemas: Sequence[str] = ()
             "schemas": list(found.values()),
             "tenant_keyed": list(TENANT_KEY),
             "tenant_keys": Jsonb(TENANT_KEY),
-            "app": RUNTIME_ROLE,
+            "app": APP,
+            "owner": OWNER,
         }
         for problem, query in _CATALOG_QUERIES:
             violations += [Violation(subject, problem)
