@@ -1,12 +1,13 @@
 """``tenantdb check``: what in a migrated database breaks the tenancy contract.
 
 Every table in the ``tenantdb`` schema and in the service schemas asked for must have row level
-security enabled and forced, a policy for every command with USING and WITH CHECK that compares
-with ``tenantdb.current_tenant_id()``, ``tenant_id`` first in every key, unique index, index and
-foreign key (``tenantdb.tenants``, keyed by the tenant id alone, leads with ``id``); every view
-must be ``security_invoker``; ``tenantdb_owner`` owns every table and view; the runtime role
-holds no TRUNCATE, REFERENCES, TRIGGER or MAINTAIN grant, nor CREATE on the schema, and PUBLIC
-nothing. The check only reads the catalog: any role may run it.
+security enabled and forced, a permissive policy, every permissive policy comparing with
+``tenantdb.current_tenant_id()`` in USING and WITH CHECK (for the commands that write), a
+``tenant_id`` column, and ``tenant_id`` first in every key, unique index, index and foreign key
+(``tenantdb.tenants``, keyed by the tenant id alone, leads with ``id``). Every view must be
+``security_invoker``; ``tenantdb_owner`` owns every table and view; the runtime role holds no
+TRUNCATE, REFERENCES, TRIGGER or MAINTAIN grant nor CREATE on the schema, and PUBLIC nothing.
+The check only reads the catalog: any role may run it.
 """
 
 from collections.abc import Sequence

@@ -55,7 +55,7 @@ def resolve_source(source: str, base: Path | None = None) -> Path:
         package, resource = match.groups()
         try:
             folder = resources.files(package).joinpath(resource)
-        except ModuleNotFoundError as e:
+        except (ModuleNotFoundError, TypeError) as e:  # TypeError: a module, not a package
             raise ConfigurationError(f"migrations {source!r}: no package {package!r}") from e
         if isinstance(folder, Path) and folder.is_dir():
             return folder.resolve()

@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from tenantdb import ConfigurationError, Database
+from tenantdb import ConfigurationError, Database, DatabaseError
 from tenantdb.checks import check
 from tenantdb.migrate import migrate, migration_ids, rollback, status
 from tenantdb.migration_sources import resolve_source, split_sources
@@ -110,3 +111,20 @@ def test_the_command_line_takes_sources(empty_database: str, tmp_path: Path) -> 
     missing = _cli("migrate", "--migrations", str(tmp_path / "nope"), "--database", url)
     assert missing.returncode == 2
     assert "no such folder" in missing.stderr
+
+
+def test_a_service_table_the_helper_refuses_stops_the_migration(
+    empty_database: str, tmp_path: Path
+) -> None:
+    (tmp_path / "bad_0001_global_table.sql").write_text(
+        "-- depends: 0004_tenancy_helper\n"
+        "create schema bad;\n"
+        "create table bad.settings (id uuid primary key, value text);\n"
+        "call tenantdb.enable_tenant_isolation('bad.settings', 'tenant_shared');\n")
+    with pytest.raises(DatabaseError, match="needs a column tenant_id uuid not null"):
+        migrate(empty_database, [str(tmp_path)])
+    states = {s.id: s.applied for s in status(empty_database, [str(tmp_path)])}
+    assert states.pop("bad_0001_global_table") is False
+    assert all(states.values())  # tenantdb's own went in first
+    with psycopg.connect(empty_database) as conn:  # the failed migration left nothing behind
+        assert conn.execute("select to_regnamespace('bad')").fetchone() == (None,)
