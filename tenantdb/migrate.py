@@ -50,6 +50,13 @@ def rollback(url: str, count: int | None = 1, sources: Sources = None) -> list[s
     if count is not None and count < 0:
         raise ConfigurationError("count must be zero or more")
     migrations = _migrations(sources)
+    known = {migration.id for migration in migrations}
+    with _connect(url) as conn:
+        unknown = [m for m in _applied(conn) or [] if m not in known]
+    if unknown:  # they may depend on what would be rolled back, and must go first
+        raise ConfigurationError(
+            f"applied migrations not in the migration sources: {', '.join(unknown)}; name their "
+            "folders (--migrations or TENANTDB_MIGRATIONS) so that they roll back first")
     with _migrator(url) as backend:
         chosen = backend.to_rollback(migrations)
         if count is not None:

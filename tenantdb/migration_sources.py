@@ -64,12 +64,11 @@ def resolve_source(source: str, base: Path | None = None) -> Path:
     raise ConfigurationError(f"migrations {source!r}: no such folder")
 
 
-def migration_folders(sources: Sequence[str] | None = None, base: Path | None = None
-                      ) -> list[Path]:
+def migration_folders(sources: Sequence[str] | None = None) -> list[Path]:
     """tenantdb's migrations folder, then the folders of ``sources`` (None: the configured
     ones). Raises ConfigurationError for a missing folder or a migration id found twice."""
     chosen = configured_sources() if sources is None else sources
-    folders = [MIGRATIONS_DIR, *(resolve_source(source, base) for source in chosen)]
+    folders = [MIGRATIONS_DIR, *(resolve_source(source) for source in chosen)]
     unique_ids(folders)  # refuses duplicates
     return folders
 

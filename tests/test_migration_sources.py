@@ -128,3 +128,13 @@ def test_a_service_table_the_helper_refuses_stops_the_migration(
     assert all(states.values())  # tenantdb's own went in first
     with psycopg.connect(empty_database) as conn:  # the failed migration left nothing behind
         assert conn.execute("select to_regnamespace('bad')").fetchone() == (None,)
+
+
+def test_rollback_refuses_while_unknown_service_migrations_are_applied(
+    empty_database: str
+) -> None:
+    migrate(empty_database, [str(SERVICE)])
+    with pytest.raises(ConfigurationError, match=f"not in the migration sources: {SERVICE_ID}"):
+        rollback(empty_database, None, [])
+    assert all(s.applied for s in status(empty_database, [str(SERVICE)]))
+    assert rollback(empty_database, None, [str(SERVICE)])[0] == SERVICE_ID
