@@ -308,7 +308,7 @@ class AsyncDatabase:
             await self.checkin(conn)
             return Health(False, None, stats, None, str(e))
         await self.checkin(conn)
-        return health_of(version, applied, stats)
+        return health_of(version, applied, stats, self.settings)
 
     async def close(self) -> None:
         await self.pool.close()

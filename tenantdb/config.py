@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         default=False,
         description="Ping each connection at checkout (one more round trip per call).",
     )
+    migrations: str = Field(
+        default="",
+        description="A service's migration sources, applied after tenantdb's: folders or "
+        "package:resource, comma-separated (or os.pathsep between folders).",
+    )
     application_name: str = Field(default="tenantdb", description="Shown in pg_stat_activity.")
     response_timeout: float = Field(
         default=40.0,

@@ -328,7 +328,7 @@ class Database:
             self.checkin(conn)
             return Health(False, None, stats, None, str(e))
         self.checkin(conn)
-        return health_of(version, applied, stats)
+        return health_of(version, applied, stats, self.settings)
 
     def close(self) -> None:
         self.pool.close()
@@ -349,16 +349,20 @@ SERVER_VERSION = Command(b"select current_setting('server_version')", ())
 APPLIED_MIGRATIONS = Command(b"select migration_id from tenantdb_owner._yoyo_migration", ())
 
 
-def health_of(version: Rows, applied: Rows | TenantdbError, stats: dict[str, int]) -> Health:
-    """The health report, from the answers to SERVER_VERSION and APPLIED_MIGRATIONS."""
+def health_of(version: Rows, applied: Rows | TenantdbError, stats: dict[str, int],
+              settings: Settings) -> Health:
+    """The health report, from the answers to SERVER_VERSION and APPLIED_MIGRATIONS; pending
+    migrations are tenantdb's and those of ``settings.migrations``."""
     from tenantdb.migrate import migration_ids  # yoyo is needed here only
+    from tenantdb.migration_sources import split_sources
 
+    known = migration_ids(split_sources(settings.migrations))
     pending: list[str] | None
     if isinstance(applied, Rows):
         done = {row[0] for row in applied.values}
-        pending = [m for m in migration_ids() if m not in done]
+        pending = [m for m in known if m not in done]
     elif applied.sqlstate in ("42P01", "3F000"):  # no bookkeeping table: nothing migrated yet
-        pending = migration_ids()
+        pending = known
     else:  # this role cannot read it
         pending = None
     return Health(True, version.values[0][0], stats, pending)

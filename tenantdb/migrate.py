@@ -1,4 +1,7 @@
-"""Applying the packaged migrations with yoyo, always as the ``tenantdb_owner`` role.
+"""Applying tenantdb's migrations, then a service's, with yoyo, always as ``tenantdb_owner``.
+
+``sources`` names a service's migration folders or package resources (see
+:mod:`tenantdb.migration_sources`); None means the configured ones (``TENANTDB_MIGRATIONS``).
 
 Given a superuser URL, the cluster roles and per-database grants are created first
 (``sql/bootstrap.sql``) and yoyo then runs with ``-c role=tenantdb_owner`` in the connection's
@@ -6,7 +9,7 @@ options. Given the owner's URL, the migrations are only applied. An advisory loc
 concurrent tenantdb migrators in one database; yoyo's own lock guards against plain ``yoyo``.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +18,8 @@ import psycopg
 from yoyo import get_backend, read_migrations
 
 from tenantdb.errors import ConfigurationError, translate
-from tenantdb.paths import MIGRATIONS_DIR, SQL_DIR
+from tenantdb.migration_sources import migration_folders, unique_ids
+from tenantdb.paths import SQL_DIR
 from tenantdb.urls import for_yoyo, with_session_role
 
 OWNER = "tenantdb_owner"
@@ -29,44 +33,59 @@ class MigrationState:
     applied: bool
 
 
-def migrate(url: str) -> list[str]:
+Sources = Sequence[str] | None
+
+
+def migrate(url: str, sources: Sources = None) -> list[str]:
     """Apply every pending migration; the ids applied, in order."""
+    migrations = _migrations(sources)
     with _migrator(url) as backend:
-        pending = backend.to_apply(_migrations())
+        pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
         return [m.id for m in pending]
 
 
-def rollback(url: str, count: int | None = 1) -> list[str]:
+def rollback(url: str, count: int | None = 1, sources: Sources = None) -> list[str]:
     """Roll back the last ``count`` applied migrations (None: all); the ids, newest first."""
     if count is not None and count < 0:
         raise ConfigurationError("count must be zero or more")
+    migrations = _migrations(sources)
+    known = {migration.id for migration in migrations}
+    with _connect(url) as conn:
+        unknown = [m for m in _applied(conn) or [] if m not in known]
+    if unknown:  # they may depend on what would be rolled back, and must go first
+        raise ConfigurationError(
+            f"applied migrations not in the migration sources: {', '.join(unknown)}; name their "
+            "folders (--migrations or TENANTDB_MIGRATIONS) so that they roll back first")
     with _migrator(url) as backend:
-        chosen = backend.to_rollback(_migrations())
+        chosen = backend.to_rollback(migrations)
         if count is not None:
             chosen = chosen.__class__(list(chosen)[:count], chosen.post_apply)
         backend.rollback_migrations(chosen)
         return [m.id for m in chosen]
 
 
-def status(url: str) -> list[MigrationState]:
-    """Every packaged migration and whether it is applied."""
+def status(url: str, sources: Sources = None) -> list[MigrationState]:
+    """Every migration (tenantdb's, then the service's) and whether it is applied."""
+    known = migration_ids(sources)
     with _connect(url) as conn:
         applied = _applied(conn)
     if applied is None:
         raise ConfigurationError("this role cannot read tenantdb_owner._yoyo_migration")
-    return [MigrationState(m, m in applied) for m in migration_ids()]
+    return [MigrationState(m, m in applied) for m in known]
 
 
-def pending_migrations(conn: psycopg.Connection[Any]) -> list[str] | None:
-    """Packaged migrations not applied in ``conn``'s database; None when that cannot be read."""
+def pending_migrations(conn: psycopg.Connection[Any], sources: Sources = None
+                       ) -> list[str] | None:
+    """Migrations not applied in ``conn``'s database; None when that cannot be read."""
+    known = migration_ids(sources)
     applied = _applied(conn)
-    return None if applied is None else [m for m in migration_ids() if m not in applied]
+    return None if applied is None else [m for m in known if m not in applied]
 
 
-def migration_ids() -> list[str]:
-    return sorted(p.name.removesuffix(".sql") for p in MIGRATIONS_DIR.glob("*.sql")
-                  if not p.name.endswith(".rollback.sql"))
+def migration_ids(sources: Sources = None) -> list[str]:
+    """tenantdb's migration ids, then those of ``sources``, each folder sorted."""
+    return unique_ids(migration_folders(sources))
 
 
 def bootstrap(conn: psycopg.Connection[Any]) -> None:
@@ -95,8 +114,8 @@ def _connect(url: str) -> psycopg.Connection[Any]:
         raise translate(e) from e
 
 
-def _migrations() -> Any:
-    return read_migrations(str(MIGRATIONS_DIR))
+def _migrations(sources: Sources) -> Any:
+    return read_migrations(*(str(folder) for folder in migration_folders(sources)))
 
 
 @contextmanager

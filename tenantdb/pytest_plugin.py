@@ -5,6 +5,10 @@
 - ``tenantdb_db``: a :class:`~tenantdb.Database` connected as the runtime role ``tenantdb_app``.
 
 Tests share the database: each makes its own tenants (random ids), so none needs cleanup.
+
+A service's own migrations are applied after tenantdb's when named in the ini option
+``tenantdb_migrations`` (one folder, relative to the rootdir, or ``package:resource`` a line),
+else in ``TENANTDB_MIGRATIONS``.
 """
 
 from collections.abc import Iterator
@@ -12,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from tenantdb.db import Database
+from tenantdb.migration_sources import resolve_source
 from tenantdb.testing import (
     MigratedDatabase,
     Server,
@@ -21,6 +26,20 @@ from tenantdb.testing import (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("tenantdb_migrations", type="linelist", default=[],
+                  help="a service's migrations, applied after tenantdb's by tenantdb_database: "
+                  "folders (relative to the rootdir) or package:resource, one a line")
+
+
+def configured_migrations(config: pytest.Config) -> list[str] | None:
+    """The ini option's sources as absolute folders; None (TENANTDB_MIGRATIONS) when unset."""
+    entries = config.getini("tenantdb_migrations")
+    if not entries:
+        return None
+    return [str(resolve_source(entry, config.rootpath)) for entry in entries]
+
+
 @pytest.fixture(scope="session")
 def tenantdb_server() -> Iterator[Server]:
     with throwaway_postgres() as server:
@@ -28,13 +47,18 @@ def tenantdb_server() -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def tenantdb_database(tenantdb_server: Server) -> Iterator[MigratedDatabase]:
-    database = migrated_database(tenantdb_server)
+def tenantdb_database(
+    tenantdb_server: Server, pytestconfig: pytest.Config
+) -> Iterator[MigratedDatabase]:
+    database = migrated_database(tenantdb_server, migrations=configured_migrations(pytestconfig))
     yield database
     drop_database(tenantdb_server, database.superuser_url)
 
 
 @pytest.fixture(scope="session")
 def tenantdb_db(tenantdb_database: MigratedDatabase) -> Iterator[Database]:
-    with Database.connect(database_url=tenantdb_database.app_url, pool_min_size=2) as db:
+    sources = tenantdb_database.migrations
+    overrides = {} if sources is None else {"migrations": ",".join(sources)}
+    with Database.connect(database_url=tenantdb_database.app_url, pool_min_size=2,
+                          **overrides) as db:
         yield db

@@ -92,6 +92,11 @@ def optional(model: type[M]) -> Callable[[Rows], M | None]:
     return shape
 
 
+def single(model: type[M]) -> Callable[[Rows], M]:
+    """Exactly one row as a ``model`` (an ``insert ... returning`` of one row)."""
+    return required(model, lambda: DatabaseError("the statement returned no row"))
+
+
 def required(model: type[M], missing: Callable[[], TenantdbError]) -> Callable[[Rows], M]:
     """The only row as a ``model``; ``missing()`` is raised when there is none."""
     maybe = optional(model)
@@ -149,6 +154,9 @@ class Operation(Generic[P, R]):
     @overload
     def __call__(self, tx: AsyncExecutes, /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]: ...
     def __call__(self, tx: Any, /, *args: P.args, **kwargs: P.kwargs) -> Any:
+        if not hasattr(tx, "execute"):
+            raise TypeError(f"{self._describe.__name__} runs on a scope or a transaction"
+                            f" (db.as_user(...), db.as_tenant(...)), not on {type(tx).__name__}")
         return tx.execute(self.statement(*args, **kwargs))
 
 

@@ -13,7 +13,7 @@ import shutil
 import socket
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,7 @@ class MigratedDatabase:
     superuser_url: str
     owner_url: str
     app_url: str
+    migrations: tuple[str, ...] | None = None  # a service's sources; None: TENANTDB_MIGRATIONS
 
 
 @contextmanager
@@ -142,13 +143,16 @@ def drop_database(server: Server, url: str) -> None:
         conn.execute(drop.format(sql.Identifier(name)))
 
 
-def migrated_database(server: Server, *, prefix: str = "tenantdb_test") -> MigratedDatabase:
-    """A new database with the roles in place and every migration applied."""
+def migrated_database(server: Server, *, prefix: str = "tenantdb_test",
+                      migrations: Sequence[str] | None = None) -> MigratedDatabase:
+    """A new database with the roles in place and every migration applied: tenantdb's, then
+    those of a service's ``migrations`` sources (None: the configured ones)."""
     url = create_database(server, prefix=prefix)
-    migrate(url)
+    migrate(url, migrations)
     return MigratedDatabase(
         name=database_name(url),
         superuser_url=url,
         owner_url=with_user(url, OWNER),
         app_url=with_user(url, APP),
+        migrations=None if migrations is None else tuple(migrations),
     )

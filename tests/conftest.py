@@ -21,6 +21,7 @@ from tenantdb.tenants import TenantCreate, UserCreate
 from tenantdb.testing import MigratedDatabase, Server, create_database, drop_database
 
 pytest_plugins = ["pytester"]  # test_packaging runs the plugin in a service's test run
+collect_ignore = ["sample_service"]  # its own test run, in test_sample_service
 
 
 @dataclass(frozen=True)

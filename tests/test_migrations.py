@@ -1,11 +1,11 @@
-"""Migrations: apply, roll back, apply again; roles; the shape every tenant table must have."""
+"""Migrations: apply, roll back, apply again; roles. (The shape every tenant table must have is
+`tenantdb check`, in test_checks.)"""
 
 import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -100,51 +100,3 @@ def test_roles_have_least_privilege(database: MigratedDatabase) -> None:
                      ("tenantdb_owner", False, False, False, False)]
     assert owned_by_app == (0,)
     assert app_in_owner == (False,)
-
-
-def _tables(conn: psycopg.Connection[Any]) -> list[tuple[str, bool, bool, str]]:
-    return conn.execute(
-        "select c.relname, c.relrowsecurity, c.relforcerowsecurity, r.rolname from pg_class c"
-        " join pg_namespace n on n.oid = c.relnamespace join pg_roles r on r.oid = c.relowner"
-        " where n.nspname = 'tenantdb' and c.relkind = 'r' order by 1"
-    ).fetchall()
-
-
-def test_every_table_enforces_row_level_security(database: MigratedDatabase) -> None:
-    with psycopg.connect(database.superuser_url) as conn:
-        tables = _tables(conn)
-        policies = {
-            (table, cmd): (using, check)
-            for table, cmd, using, check in conn.execute(
-                "select tablename, cmd, qual, with_check from pg_policies"
-                " where schemaname = 'tenantdb'"
-            )
-        }
-    assert {t[0] for t in tables} >= {"tenants", "users", "tasks"}
-    for name, enabled, forced, owner in tables:
-        assert (enabled, forced, owner) == (True, True, "tenantdb_owner"), name
-        using, check = policies[(name, "ALL")]
-        assert "current_tenant_id()" in using, name
-        assert "current_tenant_id()" in check, name
-
-
-def test_every_key_and_index_leads_with_tenant_id(database: MigratedDatabase) -> None:
-    with psycopg.connect(database.superuser_url) as conn:
-        indexes = conn.execute(
-            "select i.indrelid::regclass::text, i.indexrelid::regclass::text,"
-            "       (select attname from pg_attribute"
-            "         where attrelid = i.indrelid and attnum = i.indkey[0])"
-            "  from pg_index i join pg_class c on c.oid = i.indrelid"
-            "  join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'tenantdb'"
-        ).fetchall()
-        foreign_keys = conn.execute(
-            "select conname, (select attname from pg_attribute"
-            "                  where attrelid = conrelid and attnum = conkey[1])"
-            "  from pg_constraint where contype = 'f'"
-            "   and connamespace = 'tenantdb'::regnamespace"
-        ).fetchall()
-    for table, index, first_column in indexes:
-        expected = "id" if table == "tenantdb.tenants" else "tenant_id"
-        assert first_column == expected, index
-    assert foreign_keys
-    assert all(first == "tenant_id" for _, first in foreign_keys), foreign_keys

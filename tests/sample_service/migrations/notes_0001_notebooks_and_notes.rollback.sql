@@ -1,0 +1,3 @@
+drop table notes.notes;
+drop table notes.notebooks;
+drop schema notes;
