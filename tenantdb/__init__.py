@@ -18,6 +18,7 @@ from tenantdb.errors import (
     Conflict,
     DatabaseError,
     InvalidReference,
+    MigrationsPending,
     MissingContext,
     NoActingUser,
     NoTenantContext,
@@ -28,19 +29,23 @@ from tenantdb.errors import (
     Unavailable,
     ValidationError,
 )
+from tenantdb.pagination import Cursor, Page
 
 __all__ = [
     "AccessDenied",
     "ConfigurationError",
     "Conflict",
+    "Cursor",
     "Database",
     "DatabaseError",
     "Health",
     "InvalidReference",
+    "MigrationsPending",
     "MissingContext",
     "NoActingUser",
     "NoTenantContext",
     "NotFound",
+    "Page",
     "QueryTimeout",
     "Scope",
     "SerializationFailure",

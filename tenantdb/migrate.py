@@ -4,6 +4,8 @@ Given a superuser URL, the cluster roles and per-database grants are created fir
 (``sql/bootstrap.sql``) and yoyo then runs with ``-c role=tenantdb_owner`` in the connection's
 options. Given the owner's URL, the migrations are only applied. An advisory lock serialises
 concurrent tenantdb migrators in one database; yoyo's own lock guards against plain ``yoyo``.
+Every connection gives up after ``connect_timeout`` seconds and uses TCP keepalives, so an
+unresponsive server fails the command instead of hanging it.
 """
 
 from collections.abc import Iterator
@@ -14,13 +16,15 @@ from typing import Any
 import psycopg
 from yoyo import get_backend, read_migrations
 
-from tenantdb.errors import ConfigurationError, translate
+from tenantdb.config import Settings
+from tenantdb.errors import ConfigurationError, connect_error, translate
 from tenantdb.paths import MIGRATIONS_DIR, SQL_DIR
-from tenantdb.urls import for_yoyo, with_session_role
+from tenantdb.urls import for_yoyo, with_connect_timeout, with_session_role
 
 OWNER = "tenantdb_owner"
 APP = "tenantdb_app"
 _LOCK_KEY = 0x7E4A_7DB0  # pg_advisory_lock key shared by tenantdb migrators
+CONNECT_TIMEOUT: float = Settings.model_fields["connect_timeout"].default  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,19 +33,21 @@ class MigrationState:
     applied: bool
 
 
-def migrate(url: str) -> list[str]:
+def migrate(url: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> list[str]:
     """Apply every pending migration; the ids applied, in order."""
-    with _migrator(url) as backend:
+    with _migrator(url, connect_timeout) as backend:
         pending = backend.to_apply(_migrations())
         backend.apply_migrations(pending)
         return [m.id for m in pending]
 
 
-def rollback(url: str, count: int | None = 1) -> list[str]:
+def rollback(
+    url: str, count: int | None = 1, *, connect_timeout: float = CONNECT_TIMEOUT
+) -> list[str]:
     """Roll back the last ``count`` applied migrations (None: all); the ids, newest first."""
     if count is not None and count < 0:
         raise ConfigurationError("count must be zero or more")
-    with _migrator(url) as backend:
+    with _migrator(url, connect_timeout) as backend:
         chosen = backend.to_rollback(_migrations())
         if count is not None:
             chosen = chosen.__class__(list(chosen)[:count], chosen.post_apply)
@@ -49,9 +55,9 @@ def rollback(url: str, count: int | None = 1) -> list[str]:
         return [m.id for m in chosen]
 
 
-def status(url: str) -> list[MigrationState]:
+def status(url: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> list[MigrationState]:
     """Every packaged migration and whether it is applied."""
-    with _connect(url) as conn:
+    with _connect(with_connect_timeout(url, connect_timeout)) as conn:
         applied = _applied(conn)
     if applied is None:
         raise ConfigurationError("this role cannot read tenantdb_owner._yoyo_migration")
@@ -88,11 +94,11 @@ def _applied(conn: psycopg.Connection[Any]) -> list[str] | None:
 
 
 def _connect(url: str) -> psycopg.Connection[Any]:
-    for_yoyo(url)  # yoyo takes URLs only: refuse anything else before connecting
+    """An autocommit connection to ``url`` (a URL made by :func:`with_connect_timeout`)."""
     try:
         return psycopg.connect(url, autocommit=True)
     except psycopg.Error as e:
-        raise translate(e) from e
+        raise connect_error(e) from e
 
 
 def _migrations() -> Any:
@@ -100,8 +106,9 @@ def _migrations() -> Any:
 
 
 @contextmanager
-def _migrator(url: str) -> Iterator[Any]:
+def _migrator(url: str, connect_timeout: float) -> Iterator[Any]:
     """A yoyo backend connected as the owner, holding the migration locks."""
+    url = with_connect_timeout(url, connect_timeout)  # yoyo's connection gets it too
     with _connect(url) as conn:
         conn.execute("select pg_advisory_lock(%s)", [_LOCK_KEY])
         row = conn.execute(

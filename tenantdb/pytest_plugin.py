@@ -5,6 +5,7 @@
 - ``tenantdb_db``: a :class:`~tenantdb.Database` connected as the runtime role ``tenantdb_app``.
 
 Tests share the database: each makes its own tenants (random ids), so none needs cleanup.
+The report's header names the provider chosen, and its summary the server and version used.
 """
 
 from collections.abc import Iterator
@@ -15,15 +16,31 @@ from tenantdb.db import Database
 from tenantdb.testing import (
     MigratedDatabase,
     Server,
+    chosen_provider,
+    describe,
     drop_database,
     migrated_database,
     throwaway_postgres,
 )
 
+_USED = pytest.StashKey[str]()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"tenantdb: PostgreSQL provider: {chosen_provider()} (see tenantdb.testing)"
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if used := config.stash.get(_USED, None):
+        terminalreporter.write_line(f"tenantdb: the tests ran on {used}")
+
 
 @pytest.fixture(scope="session")
-def tenantdb_server() -> Iterator[Server]:
+def tenantdb_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     with throwaway_postgres() as server:
+        request.config.stash[_USED] = describe(server)
         yield server
 
 

@@ -62,9 +62,11 @@ def get_task(tx: Tx, task_id: UUID) -> Task:
 
 
 def list_tasks(
-    tx: Tx, *, completed: bool | None = None, limit: int = 50, before: Cursor | None = None
+    tx: Tx, *, completed: bool | None = None, limit: int = 50,
+    before: Cursor | str | None = None,
 ) -> Page[Task]:
-    """The acting user's tasks, newest first; pass ``page.next`` as ``before`` for the next page."""
+    """The acting user's tasks, newest first; pass ``page.next`` (or its token, a ``str``) as
+    ``before`` for the next page."""
     args = cursor_args(before, limit)
     if completed is None:
         rows = tx.all(Q.list_tasks, Task, **args)

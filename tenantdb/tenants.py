@@ -59,13 +59,15 @@ class _ProvisionedRow(BaseModel):
     user_created_at: datetime
 
 
-def provision_tenant(db: Database, new: TenantCreate) -> Provisioned:
+def provision_tenant(
+    db: Database, new: TenantCreate, *, tenant_id: UUID | None = None
+) -> Provisioned:
     """Create a tenant and its first user in one transaction, as the runtime role.
 
-    The tenant's id is generated here and becomes the transaction's tenant context, which is all
-    the row-level policies let the runtime role insert: it cannot see or touch other tenants.
+    The tenant's id (``tenant_id``, or a new one) becomes the transaction's tenant context, which
+    is all the row-level policies let the runtime role insert: it cannot see or touch others.
     """
-    row = db.as_tenant(uuid4()).one(
+    row = db.as_tenant(tenant_id or uuid4()).one(
         Q.provision_tenant, _ProvisionedRow,
         name=new.name, email=new.owner.email, display_name=new.owner.display_name,
     )

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from tenantdb.migrate import APP, OWNER, migrate
-from tenantdb.urls import database_name, with_database, with_user
+from tenantdb.urls import database_name, with_database, with_user, without_password
 
 log = logging.getLogger("tenantdb.testing")
 
@@ -48,13 +48,30 @@ class MigratedDatabase:
     app_url: str
 
 
+def chosen_provider() -> str:
+    """The provider :func:`throwaway_postgres` uses here: "env", "testcontainers" or "embedded"."""
+    if os.environ.get("TENANTDB_TEST_DSN"):
+        return "env"
+    return "testcontainers" if docker_available() else "embedded"
+
+
+def describe(server: Server) -> str:
+    """Which PostgreSQL ``server`` is: its version and provider, e.g. for a test report."""
+    with psycopg.connect(server.url, connect_timeout=10) as conn:
+        row = conn.execute("select current_setting('server_version')").fetchone()
+    version = row[0] if row else "?"
+    where = f": {without_password(server.url)}" if server.provider == "env" else ""
+    return f"PostgreSQL {version} ({server.provider}{where})"
+
+
 @contextmanager
 def throwaway_postgres() -> Iterator[Server]:
     """A PostgreSQL server for the duration of the block; stopped afterwards if started here."""
-    if url := os.environ.get("TENANTDB_TEST_DSN"):
+    provider = chosen_provider()
+    if provider == "env":
         log.info("PostgreSQL provider: TENANTDB_TEST_DSN")
-        yield Server(url, "env")
-    elif docker_available():
+        yield Server(os.environ["TENANTDB_TEST_DSN"], "env")
+    elif provider == "testcontainers":
         with container_postgres() as server:
             yield server
     else:

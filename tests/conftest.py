@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
+import psutil
 import psycopg
 import pytest
 
 from tenantdb import Database, Scope, tasks, tenants
 from tenantdb.tenants import TenantCreate, UserCreate
 from tenantdb.testing import MigratedDatabase, Server, create_database, drop_database
+from tenantdb.urls import with_database, with_user
 
 pytest_plugins = ["pytester"]  # test_packaging runs the plugin in a service's test run
 
@@ -120,3 +122,20 @@ def committed_task(
 
     return read
 
+
+
+def refused_login_url(url: str, *, database: str | None = None, user: str | None = None) -> str:
+    """``url`` naming another database or login role (one that does not exist, in the tests)."""
+    if database:
+        url = with_database(url, database)
+    return with_user(url, user) if user else url
+
+
+def postgres_processes(pgdata: str) -> list[psutil.Process]:
+    """The live processes whose command line names ``pgdata`` (a server's data directory)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if pgdata in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(process)
+    return found
