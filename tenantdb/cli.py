@@ -20,6 +20,7 @@ from tenantdb import migrate as migrations
 from tenantdb.config import Settings
 from tenantdb.db import Database
 from tenantdb.errors import ConfigurationError, TenantdbError, Unavailable
+from tenantdb.urls import with_connect_timeout
 
 EXIT_FAILURE, EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_PENDING = 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -93,7 +94,8 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 def _health(args: argparse.Namespace, settings: Settings) -> int:
     timeout = settings.connect_timeout if args.timeout is None else args.timeout
-    with Database.connect(settings, database_url=_url(settings), pool_min_size=1,
+    url = with_connect_timeout(_url(settings), timeout)  # the pool's connections: keepalives
+    with Database.connect(settings, database_url=url, pool_min_size=1,
                           connect_timeout=timeout) as db:
         health = db.health()
     print(f"reachable: {'yes' if health.reachable else 'no'}")

@@ -4,8 +4,11 @@ Every test makes its own tenants (random ids), so tests share one migrated datab
 cleanup. ``observer`` is a superuser connection that looks from outside at what really committed.
 """
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -91,6 +94,16 @@ def empty_database(tenantdb_server: Server) -> Iterator[str]:
     url = create_database(tenantdb_server, prefix="tenantdb_empty")
     yield url
     drop_database(tenantdb_server, url)
+
+
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A temporary directory for an embedded server's data, outside pytest's own temporary
+    directories: as root, pytest resets those to mode 0700 whenever a session starts, which
+    locks out the system user the embedded server runs as."""
+    path = Path(tempfile.mkdtemp(prefix="tenantdb-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from conftest import postgres_processes, refused_login_url
 
 from tenantdb.migrate import migration_ids
 from tenantdb.testing import MigratedDatabase
-from tenantdb.urls import without_password
+from tenantdb.urls import with_connect_timeout, without_password
 
 
 def tenantdb(
@@ -129,21 +129,34 @@ def test_unreachable_server_exits_3(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_bad_or_missing_url_exits_2(command: str) -> None:
-    assert tenantdb(command).returncode == 2
-    bad = tenantdb(command, url="mysql://nope")
-    assert bad.returncode == 2, bad.stderr
-    assert bad.stderr.startswith("tenantdb: ")
+    missing = tenantdb(command)
+    assert (missing.returncode, missing.stderr) == (
+        2, "tenantdb: no database: pass --database or set DATABASE_URL\n")
+    for url in ("mysql://nope", "host=localhost dbname=x"):
+        bad = tenantdb(command, url=url)
+        assert (bad.returncode, bad.stderr) == (
+            2, f"tenantdb: expected a postgresql:// URL, not {url.partition(':')[0]!r}\n")
 
 
-def test_demo_starts_the_embedded_server_without_a_url(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "tenantdb.cli", "demo"], cwd=tmp_path,
+def test_the_clis_connections_time_out_and_keep_alive(database: MigratedDatabase) -> None:
+    given_url = database.app_url + ("&" if "?" in database.app_url else "?") + "keepalives_idle=7"
+    url = with_connect_timeout(given_url, 0.5)
+    with psycopg.connect(url) as conn:
+        given = conn.info.get_parameters()
+    assert given["connect_timeout"] == "1"
+    assert (given["keepalives"], given["keepalives_idle"], given["tcp_user_timeout"]) == (
+        "1", "7", "30000")  # what the URL says wins
+
+
+def test_demo_starts_the_embedded_server_without_a_url(server_dir: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "tenantdb.cli", "demo"], cwd=server_dir,
                             env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
                             timeout=300, check=False)
     assert result.returncode == 0, result.stderr
-    data = tmp_path.resolve() / ".tenantdb" / "demo"
+    data = server_dir.resolve() / ".tenantdb" / "demo"
     assert f"server: embedded PostgreSQL, data in {data}/" in result.stdout
     assert "AccessDenied" in result.stdout
-    pgdata = tmp_path / ".tenantdb" / "demo" / "pgdata"
+    pgdata = data / "pgdata"
     assert (pgdata / "PG_VERSION").is_file()  # the data stays for the next run
     assert not (pgdata / "postmaster.pid").exists()  # the server does not
 
@@ -175,8 +188,8 @@ def test_demo_never_prints_the_password() -> None:
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_dev_serves_a_migrated_database_until_stopped(tmp_path: Path, stop: int) -> None:
-    data = tmp_path / "dev"
+def test_dev_serves_a_migrated_database_until_stopped(server_dir: Path, stop: int) -> None:
+    data = server_dir / "dev"
     server = subprocess.Popen(
         [sys.executable, "-m", "tenantdb.cli", "dev", "--data", str(data)],
         env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -185,7 +198,7 @@ def test_dev_serves_a_migrated_database_until_stopped(tmp_path: Path, stop: int)
         assert server.stdout is not None
         printed: list[str] = []
         while not (line := server.stdout.readline()).startswith("export DATABASE_URL="):
-            assert line, "tenantdb dev ended early: " + "".join(printed)
+            assert line, f"tenantdb dev ended early: {printed} {server.communicate()[1]}"
             printed.append(line)
         url = shlex.split(line.removeprefix("export DATABASE_URL="))[0]
         assert f"data directory: {data.resolve()}\n" in printed
