@@ -120,7 +120,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from tenantdb.demo import run_demo  # needs the embedded server only without a URL
 
-    run_demo(settings.database_url or None)
+    run_demo(settings.database_url or None, settings=settings)
     return 0
 
 

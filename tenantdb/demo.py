@@ -9,13 +9,14 @@ import psycopg
 import pydantic
 
 from tenantdb import tasks, tenants
+from tenantdb.config import Settings
 from tenantdb.db import SET_CONTEXT, TENANT_WIDE, Database, Scope
 from tenantdb.errors import TenantdbError, translate
 from tenantdb.migrate import APP, migrate, migration_ids
 from tenantdb.tasks import TaskCreate
 from tenantdb.tenants import Provisioned, TenantCreate, UserCreate
 from tenantdb.testing import embedded_postgres, ensure_database
-from tenantdb.urls import with_session_role, without_password
+from tenantdb.urls import with_connect_timeout, with_session_role, without_password
 
 DEMO_DATA = Path(".tenantdb") / "demo"
 DEMO_DATABASE = "tenantdb_demo"
@@ -39,15 +40,17 @@ def demo_server(url: str | None, out: Print) -> Iterator[str]:
         yield ensure_database(server, DEMO_DATABASE)
 
 
-def run_demo(url: str | None, out: Print = print) -> None:
-    """Migrate, provision two tenants, and show what each one sees and what is refused."""
+def run_demo(url: str | None, out: Print = print, *, settings: Settings | None = None) -> None:
+    """Migrate, provision two tenants, and show what each one sees and what is refused.
+    ``settings`` (default: the environment's) give the connect timeout and the like."""
+    settings = settings or Settings()
     with demo_server(url, out) as admin_url:
-        applied = migrate(admin_url)
+        applied = migrate(admin_url, connect_timeout=settings.connect_timeout)
         out(f"migrations: {len(applied)} applied now, {len(migration_ids())} in all")
-        _remove_previous_demo(admin_url)
+        _remove_previous_demo(with_connect_timeout(admin_url, settings.connect_timeout))
         # The runtime role, through SET ROLE at login: the URL needs a role allowed to do that.
         app_url = with_session_role(admin_url, APP)
-        with Database.connect(database_url=app_url, pool_min_size=1) as db:
+        with Database.connect(settings, database_url=app_url, pool_min_size=1) as db:
             _show(db, out)
 
 
