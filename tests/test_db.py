@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from conftest import Member, refused_login_url
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from tenantdb import (
@@ -28,6 +29,7 @@ from tenantdb import (
 from tenantdb.migrate import migration_ids, rollback
 from tenantdb.tasks import TaskCreate
 from tenantdb.testing import MigratedDatabase, Server, drop_database, migrated_database
+from tenantdb.urls import database_name, with_user
 
 
 @pytest.fixture
@@ -168,6 +170,15 @@ def test_a_refused_login_is_a_configuration_error_at_once(
     assert not isinstance(refused.value, Unavailable)
     assert refused.value.sqlstate == sqlstate
     assert next(iter(login.values())) in str(refused.value)
+
+
+def test_a_missing_connect_privilege_is_a_configuration_error(empty_database: str) -> None:
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute(sql.SQL("revoke connect on database {} from public").format(
+            sql.Identifier(database_name(empty_database))))
+    with pytest.raises(ConfigurationError, match="permission denied for database") as refused:
+        Database.connect(database_url=with_user(empty_database, "tenantdb_app"))
+    assert refused.value.sqlstate == "42501"
 
 
 def test_after_a_rollback_the_error_says_migrations_are_pending(tenantdb_server: Server) -> None:
