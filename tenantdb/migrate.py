@@ -126,7 +126,10 @@ def _migrator(url: str, connect_timeout: float) -> Iterator[Any]:
                 f"migrations run as {OWNER}: connect as it, or as a superuser to create the "
                 f"roles first (connected as {user})"
             )
-        backend = get_backend(yoyo_url)
+        try:
+            backend = get_backend(yoyo_url)  # yoyo's own connection
+        except psycopg.Error as e:
+            raise connect_error(e) from e
         try:
             with backend.lock():
                 yield backend
