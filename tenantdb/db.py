@@ -32,6 +32,7 @@ from tenantdb.errors import (
     SerializationFailure,
     TenantdbError,
     Unavailable,
+    connect_error,
     translate,
 )
 from tenantdb.protocol import Command, Connection, ConnectionLost, alive, exchange
@@ -432,8 +433,7 @@ def wait_for_server(url: str, kwargs: dict[str, Any], timeout: float) -> None:
             said = str(e)
             refused = "FATAL:" in said and not any(t in said for t in _TRANSIENT_FATAL)
             if refused or time.monotonic() + delay > deadline:
-                message = f"cannot connect to the database: {e}"
-                raise Unavailable(message, sqlstate=e.sqlstate) from e
+                raise connect_error(e) from e  # a refused login: ConfigurationError
             log.info("database not reachable yet, retrying in %.1f s: %s", delay, e)
         time.sleep(delay)
         delay = min(delay * 2, 5.0)

@@ -5,6 +5,8 @@ raised it itself); a mapped database error chains the original driver error as `
 Messages hold the server's primary message only, never the DETAIL with row values.
 """
 
+import re
+
 import psycopg
 import psycopg_pool
 
@@ -117,3 +119,47 @@ def translate(error: Exception) -> TenantdbError:
     else:
         kind = _BY_SQLSTATE.get(sqlstate) or _BY_CLASS.get(sqlstate[:2], DatabaseError)
     return kind(message, sqlstate=sqlstate, constraint=diag.constraint_name)
+
+
+class MigrationsPending(ConfigurationError):
+    """A table or schema tenantdb needs is missing: the database's migrations are not applied."""
+
+    def __init__(
+        self, message: str, *, sqlstate: str | None = None, constraint: str | None = None
+    ) -> None:
+        hint = "migrations are pending: run `tenantdb migrate`"
+        super().__init__(f"{message} ({hint})", sqlstate=sqlstate, constraint=constraint)
+
+
+_BY_SQLSTATE.update({
+    "42P01": MigrationsPending,  # undefined_table: relation "tenantdb.tasks" does not exist
+    "3F000": MigrationsPending,  # invalid_schema_name: schema "tenantdb" does not exist
+})
+
+# A login the server refused, by SQLSTATE, and by the text of the FATAL message for the drivers
+# that (like psycopg 3.3) report no SQLSTATE for a failed connection attempt.
+_LOGIN_REFUSED = (
+    ("28P01", re.compile(r"password authentication failed")),  # invalid_password
+    ("3D000", re.compile(r'database ".*" does not exist')),  # invalid_catalog_name
+    ("28000", re.compile(  # invalid_authorization_specification
+        r'role ".*" does not exist|no pg_hba\.conf entry|is not permitted to log in')),
+    ("42501", re.compile(r"permission denied for database")),  # no CONNECT privilege
+)
+
+
+def connect_error(error: psycopg.Error) -> TenantdbError:
+    """The tenantdb exception for a failed connection attempt (the caller chains it).
+
+    A refused login (wrong password, unknown role, missing database, no CONNECT privilege:
+    SQLSTATE 28P01, 28000, 3D000, 42501) is a :class:`ConfigurationError`, since retrying cannot
+    help; anything else is :class:`Unavailable`.
+    """
+    said = str(error)
+    refusal = said.partition("FATAL:")[2]
+    sqlstate = error.sqlstate or next(
+        (state for state, pattern in _LOGIN_REFUSED if pattern.search(refusal)), None)
+    if sqlstate in {state for state, _ in _LOGIN_REFUSED}:
+        return ConfigurationError(
+            "the database refused the login (check the URL's user, password and database): "
+            f"{said}", sqlstate=sqlstate)
+    return Unavailable(f"cannot connect to the database: {said}", sqlstate=sqlstate)

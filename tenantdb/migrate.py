@@ -7,6 +7,8 @@ Given a superuser URL, the cluster roles and per-database grants are created fir
 (``sql/bootstrap.sql``) and yoyo then runs with ``-c role=tenantdb_owner`` in the connection's
 options. Given the owner's URL, the migrations are only applied. An advisory lock serialises
 concurrent tenantdb migrators in one database; yoyo's own lock guards against plain ``yoyo``.
+Every connection gives up after ``connect_timeout`` seconds and uses TCP keepalives, so an
+unresponsive server fails the command instead of hanging it.
 """
 
 from collections.abc import Iterator, Sequence
@@ -17,14 +19,16 @@ from typing import Any
 import psycopg
 from yoyo import get_backend, read_migrations
 
-from tenantdb.errors import ConfigurationError, translate
+from tenantdb.config import Settings
+from tenantdb.errors import ConfigurationError, connect_error, translate
 from tenantdb.migration_sources import migration_folders, unique_ids
 from tenantdb.paths import SQL_DIR
-from tenantdb.urls import for_yoyo, with_session_role
+from tenantdb.urls import for_yoyo, with_connect_timeout, with_session_role
 
 OWNER = "tenantdb_owner"
 APP = "tenantdb_app"
 _LOCK_KEY = 0x7E4A_7DB0  # pg_advisory_lock key shared by tenantdb migrators
+CONNECT_TIMEOUT: float = Settings.model_fields["connect_timeout"].default  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,28 +40,33 @@ class MigrationState:
 Sources = Sequence[str] | None
 
 
-def migrate(url: str, sources: Sources = None) -> list[str]:
+def migrate(
+    url: str, sources: Sources = None, *, connect_timeout: float = CONNECT_TIMEOUT
+) -> list[str]:
     """Apply every pending migration; the ids applied, in order."""
     migrations = _migrations(sources)
-    with _migrator(url) as backend:
+    with _migrator(url, connect_timeout) as backend:
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
         return [m.id for m in pending]
 
 
-def rollback(url: str, count: int | None = 1, sources: Sources = None) -> list[str]:
+def rollback(
+    url: str, count: int | None = 1, sources: Sources = None, *,
+    connect_timeout: float = CONNECT_TIMEOUT,
+) -> list[str]:
     """Roll back the last ``count`` applied migrations (None: all); the ids, newest first."""
     if count is not None and count < 0:
         raise ConfigurationError("count must be zero or more")
     migrations = _migrations(sources)
     known = {migration.id for migration in migrations}
-    with _connect(url) as conn:
+    with _connect(with_connect_timeout(url, connect_timeout)) as conn:
         unknown = [m for m in _applied(conn) or [] if m not in known]
     if unknown:  # they may depend on what would be rolled back, and must go first
         raise ConfigurationError(
             f"applied migrations not in the migration sources: {', '.join(unknown)}; name their "
             "folders (--migrations or TENANTDB_MIGRATIONS) so that they roll back first")
-    with _migrator(url) as backend:
+    with _migrator(url, connect_timeout) as backend:
         chosen = backend.to_rollback(migrations)
         if count is not None:
             chosen = chosen.__class__(list(chosen)[:count], chosen.post_apply)
@@ -65,10 +74,12 @@ def rollback(url: str, count: int | None = 1, sources: Sources = None) -> list[s
         return [m.id for m in chosen]
 
 
-def status(url: str, sources: Sources = None) -> list[MigrationState]:
+def status(
+    url: str, sources: Sources = None, *, connect_timeout: float = CONNECT_TIMEOUT
+) -> list[MigrationState]:
     """Every migration (tenantdb's, then the service's) and whether it is applied."""
     known = migration_ids(sources)
-    with _connect(url) as conn:
+    with _connect(with_connect_timeout(url, connect_timeout)) as conn:
         applied = _applied(conn)
     if applied is None:
         raise ConfigurationError("this role cannot read tenantdb_owner._yoyo_migration")
@@ -107,11 +118,11 @@ def _applied(conn: psycopg.Connection[Any]) -> list[str] | None:
 
 
 def _connect(url: str) -> psycopg.Connection[Any]:
-    for_yoyo(url)  # yoyo takes URLs only: refuse anything else before connecting
+    """An autocommit connection to ``url`` (a URL made by :func:`with_connect_timeout`)."""
     try:
         return psycopg.connect(url, autocommit=True)
     except psycopg.Error as e:
-        raise translate(e) from e
+        raise connect_error(e) from e
 
 
 def _migrations(sources: Sources) -> Any:
@@ -119,8 +130,9 @@ def _migrations(sources: Sources) -> Any:
 
 
 @contextmanager
-def _migrator(url: str) -> Iterator[Any]:
+def _migrator(url: str, connect_timeout: float) -> Iterator[Any]:
     """A yoyo backend connected as the owner, holding the migration locks."""
+    url = with_connect_timeout(url, connect_timeout)  # yoyo's connection gets it too
     with _connect(url) as conn:
         conn.execute("select pg_advisory_lock(%s)", [_LOCK_KEY])
         row = conn.execute(
@@ -138,7 +150,10 @@ def _migrator(url: str) -> Iterator[Any]:
                 f"migrations run as {OWNER}: connect as it, or as a superuser to create the "
                 f"roles first (connected as {user})"
             )
-        backend = get_backend(yoyo_url)
+        try:
+            backend = get_backend(yoyo_url)  # yoyo's own connection
+        except psycopg.Error as e:
+            raise connect_error(e) from e
         try:
             with backend.lock():
                 yield backend

@@ -1,6 +1,16 @@
-"""Keyset pagination: a page of rows and the cursor that continues after its last row."""
+"""Keyset pagination: a page of rows and the cursor that continues after its last row.
 
-from datetime import UTC, datetime
+A :class:`Cursor` travels through HTTP APIs as an opaque token (``str(cursor)``, parsed back by
+:meth:`Cursor.parse`). The token is validated, not signed: a forged one names a point in the
+newest-first order and nothing more, since the query and the row-level policy still return only
+the caller's own rows.
+"""
+
+import base64
+import binascii
+import re
+import struct
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
@@ -28,6 +38,12 @@ MAX_LIMIT = 1000
 # The first page continues from "after the end of time", so one plan serves every page.
 _FIRST = (datetime.max.replace(tzinfo=UTC), UUID(int=(1 << 128) - 1))
 
+# A token: base64url (unpadded) of a version byte, microseconds since the epoch and the id.
+_TOKEN = struct.Struct(">Bq16s")
+_TOKEN_VERSION = 1
+_TOKEN_TEXT = re.compile(r"[A-Za-z0-9_-]{34}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 class Cursor(BaseModel):
     """Where the next page starts: strictly before this (created_at, id) in newest-first order."""
@@ -35,6 +51,29 @@ class Cursor(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     created_at: AwareDatetime
     id: UUID
+
+    def token(self) -> str:
+        """The cursor as an opaque, URL-safe string; :meth:`parse` reads it back."""
+        micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)
+        packed = _TOKEN.pack(_TOKEN_VERSION, micros, self.id.bytes)
+        return base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
+
+    def __str__(self) -> str:
+        return self.token()
+
+    @classmethod
+    def parse(cls, token: str) -> "Cursor":
+        """The cursor a :meth:`token` stands for; :class:`ValidationError` for anything else."""
+        if not isinstance(token, str) or not _TOKEN_TEXT.fullmatch(token):
+            raise ValidationError(f"malformed page cursor: {token!r}")
+        try:
+            version, micros, id_bytes = _TOKEN.unpack(base64.urlsafe_b64decode(token + "=="))
+            if version != _TOKEN_VERSION:
+                raise ValueError(f"unknown version {version}")
+            created_at = _EPOCH + timedelta(microseconds=micros)
+        except (binascii.Error, struct.error, ValueError, OverflowError) as e:
+            raise ValidationError(f"malformed page cursor: {token!r}") from e
+        return cls(created_at=created_at, id=UUID(bytes=id_bytes))
 
 
 class Page(BaseModel, Generic[T]):
@@ -44,12 +83,23 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     next: Cursor | None
 
+    @property
+    def next_token(self) -> str | None:
+        """The next page's cursor as an opaque string (for an HTTP API), or None."""
+        return None if self.next is None else self.next.token()
 
-def cursor_args(before: Cursor | None, limit: int) -> dict[str, Any]:
-    """Query parameters for a page of ``limit`` rows after ``before``; one extra row is fetched
-    to tell whether another page follows."""
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+
+def cursor_args(before: Cursor | str | None, limit: int) -> dict[str, Any]:
+    """Query parameters for a page of ``limit`` rows after ``before`` (a :class:`Cursor`, its
+    token, or None for the first page); one extra row is fetched to tell whether another page
+    follows. Anything else is a :class:`ValidationError`."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}, not {limit!r}")
+    if isinstance(before, str):
+        before = Cursor.parse(before)
+    elif before is not None and not isinstance(before, Cursor):
+        raise ValidationError(
+            f"before must be a Cursor, its token or None, not {type(before).__name__}")
     created_at, id_ = (before.created_at, before.id) if before else _FIRST
     return {"before_created_at": created_at, "before_id": id_, "limit": limit + 1}
 

@@ -9,6 +9,8 @@ Tests share the database: each makes its own tenants (random ids), so none needs
 A service's own migrations are applied after tenantdb's when named in the ini option
 ``tenantdb_migrations`` (one folder, relative to the rootdir, or ``package:resource`` a line),
 else in ``TENANTDB_MIGRATIONS``.
+
+The report's header names the provider chosen, and its summary the server and version used.
 """
 
 from collections.abc import Iterator
@@ -20,10 +22,25 @@ from tenantdb.migration_sources import resolve_source
 from tenantdb.testing import (
     MigratedDatabase,
     Server,
+    chosen_provider,
+    describe,
     drop_database,
     migrated_database,
     throwaway_postgres,
 )
+
+_USED = pytest.StashKey[str]()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"tenantdb: PostgreSQL provider: {chosen_provider()} (see tenantdb.testing)"
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if used := config.stash.get(_USED, None):
+        terminalreporter.write_line(f"tenantdb: the tests ran on {used}")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,8 +58,9 @@ def configured_migrations(config: pytest.Config) -> list[str] | None:
 
 
 @pytest.fixture(scope="session")
-def tenantdb_server() -> Iterator[Server]:
+def tenantdb_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     with throwaway_postgres() as server:
+        request.config.stash[_USED] = describe(server)
         yield server
 
 

@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    InstanceOf,
     StringConstraints,
     model_validator,
 )
@@ -111,10 +112,11 @@ def get_task(task_id: Id) -> Statement[Task]:
 
 @operation
 def list_tasks(
-    *, completed: bool | None = None, limit: Limit = 50, before: Cursor | None = None
+    *, completed: bool | None = None, limit: Limit = 50,
+    before: InstanceOf[Cursor] | str | None = None,
 ) -> Statement[Page[Task]]:
     """The acting user's tasks, newest first (tenant-wide mode: every user's tasks of the
-    tenant); pass ``page.next`` as ``before`` for the next page."""
+    tenant); pass ``page.next`` (or its token, a ``str``) as ``before`` for the next page."""
     params = cursor_args(before, limit)
     build = models(Task)
 

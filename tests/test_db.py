@@ -10,16 +10,27 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from uuid import uuid4
 
 import psycopg
 import pytest
-from conftest import Member
+from conftest import Member, refused_login_url
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
-from tenantdb import ConfigurationError, Database, Settings, Unavailable, tasks
+from tenantdb import (
+    ConfigurationError,
+    Database,
+    MigrationsPending,
+    Settings,
+    Unavailable,
+    tasks,
+    tenants,
+)
 from tenantdb.migrate import migration_ids, rollback
 from tenantdb.tasks import TaskCreate
 from tenantdb.testing import MigratedDatabase, Server, drop_database, migrated_database
+from tenantdb.urls import database_name, with_user
 
 
 @pytest.fixture
@@ -150,10 +161,49 @@ def test_unreachable_server_is_unavailable(tmp_path: Path) -> None:
         Database.connect(database_url=url, connect_timeout=0.5)
 
 
-def test_refused_login_fails_at_once(database: MigratedDatabase) -> None:
-    url = database.app_url.replace(database.name, "no_such_database")
-    with pytest.raises(Unavailable, match="no_such_database"):
-        Database.connect(database_url=url, connect_timeout=60)  # no retrying for a minute
+@pytest.mark.parametrize(("login", "sqlstate"), [
+    ({"database": "no_such_database"}, "3D000"),
+    ({"user": "no_such_role"}, "28000"),
+])
+def test_a_refused_login_is_a_configuration_error_at_once(
+    database: MigratedDatabase, login: dict[str, str], sqlstate: str
+) -> None:
+    """Retrying cannot fix a missing database or role: no retrying for a minute, no Unavailable."""
+    url = refused_login_url(database.app_url, **login)
+    with pytest.raises(ConfigurationError, match="refused the login") as refused:
+        Database.connect(database_url=url, connect_timeout=60)
+    assert not isinstance(refused.value, Unavailable)
+    assert refused.value.sqlstate == sqlstate
+    assert next(iter(login.values())) in str(refused.value)
+
+
+def test_a_missing_connect_privilege_is_a_configuration_error(empty_database: str) -> None:
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute(sql.SQL("revoke connect on database {} from public").format(
+            sql.Identifier(database_name(empty_database))))
+    with pytest.raises(ConfigurationError, match="permission denied for database") as refused:
+        Database.connect(database_url=with_user(empty_database, "tenantdb_app"))
+    assert refused.value.sqlstate == "42501"
+
+
+def test_after_a_rollback_the_error_says_migrations_are_pending(tenantdb_server: Server) -> None:
+    fresh = migrated_database(tenantdb_server)
+    try:
+        with Database.connect(database_url=fresh.app_url, pool_min_size=1) as db:
+            since_tasks = len(migration_ids()) - migration_ids().index("0003_tasks")
+            rollback(fresh.superuser_url, count=since_tasks)  # the tasks table goes
+            made = tenants.provision_tenant(db.as_tenant(uuid4()), tenants.TenantCreate(
+                name="T", owner=tenants.UserCreate(email="t@t.test", display_name="T")))
+            with pytest.raises(MigrationsPending, match="run `tenantdb migrate`") as pending:
+                tasks.list_tasks(db.as_user(made.tenant.id, made.user.id))
+            assert pending.value.sqlstate == "42P01"
+            assert "tenantdb.tasks" in str(pending.value)
+            rollback(fresh.superuser_url, count=None)  # the schema goes too
+            with pytest.raises(MigrationsPending, match="migrations are pending"):
+                tenants.provision_tenant(db.as_tenant(uuid4()), tenants.TenantCreate(
+                    name="U", owner=tenants.UserCreate(email="u@u.test", display_name="U")))
+    finally:
+        drop_database(tenantdb_server, fresh.superuser_url)
 
 
 def test_logs_name_queries_and_never_values(db: Database, alice: Member,
@@ -167,15 +217,26 @@ def test_logs_name_queries_and_never_values(db: Database, alice: Member,
     assert str(alice.tenant_id) not in caplog.text
 
 
-def _forward(listener: socket.socket, unix_path: str) -> None:
-    """Accept TCP connections and relay each to the server's Unix socket."""
+def _server_address(url: str) -> tuple[int, str | tuple[str, int]]:
+    """The socket family and address the server of ``url`` listens on: a Unix socket in a
+    directory, or a TCP host and port."""
+    given = conninfo_to_dict(url)
+    host, port = str(given.get("host") or "localhost"), int(given.get("port") or 5432)
+    if host.startswith("/"):
+        return socket.AF_UNIX, f"{host}/.s.PGSQL.{port}"
+    return socket.AF_INET, (host, port)
+
+
+def _forward(listener: socket.socket, url: str) -> None:
+    """Accept TCP connections and relay each to the server of ``url``."""
+    family, address = _server_address(url)
     while True:
         try:
             client, _ = listener.accept()
         except OSError:
             return
-        server = socket.socket(socket.AF_UNIX)
-        server.connect(unix_path)
+        server = socket.socket(family)
+        server.connect(address)
         for a, b in ((client, server), (server, client)):
             threading.Thread(target=_pump, args=(a, b), daemon=True).start()
 
@@ -192,7 +253,6 @@ def test_connect_retries_until_the_server_answers(
     database: MigratedDatabase, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The server is not listening yet when connect() starts; it appears a little later."""
-    socket_dir = parse_qs(urlsplit(database.app_url).query)["host"][0]
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -203,7 +263,7 @@ def test_connect_retries_until_the_server_answers(
         time.sleep(0.5)
         listener.bind(("127.0.0.1", port))
         listener.listen()
-        _forward(listener, f"{socket_dir}/.s.PGSQL.5432")
+        _forward(listener, database.app_url)
 
     threading.Thread(target=open_later, daemon=True).start()
     url = f"postgresql://tenantdb_app@127.0.0.1:{port}/{database.name}"

@@ -88,9 +88,10 @@ def test_bad_scope_ids_are_validation_errors(db: Database) -> None:
 
 def test_unknown_errors_are_database_errors_with_the_cause(alice: Member) -> None:
     with pytest.raises(DatabaseError) as raised, alice.scope.transaction() as tx:
-        tx.execute_raw("select * from tenantdb.no_such_table")
-    assert isinstance(raised.value.__cause__, psycopg.errors.UndefinedTable)
-    assert raised.value.sqlstate == "42P01"
+        tx.execute_raw("select tenantdb.no_such_function()")
+    assert type(raised.value) is DatabaseError
+    assert isinstance(raised.value.__cause__, psycopg.errors.UndefinedFunction)
+    assert raised.value.sqlstate == "42883"
 
 
 def test_statement_timeout_is_query_timeout(database: MigratedDatabase, alice: Member) -> None:

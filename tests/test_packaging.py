@@ -5,6 +5,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tenantdb.migrate import migration_ids
@@ -55,3 +56,15 @@ def test_a_service_gets_a_migrated_database_from_the_plugin(
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+    version = _server_version(tenantdb_server)
+    result.stdout.fnmatch_lines([  # the run says which PostgreSQL it used
+        "tenantdb: PostgreSQL provider: env (see tenantdb.testing)",
+        f"tenantdb: the tests ran on PostgreSQL {version} (env: postgresql://*)",
+    ])
+
+
+def _server_version(server: Server) -> str:
+    with psycopg.connect(server.url) as conn:
+        row = conn.execute("show server_version").fetchone()
+    assert row is not None
+    return str(row[0])

@@ -116,21 +116,23 @@ def test_list_filters_by_completion(alice: Member) -> None:
     assert [t.id for t in tasks.list_tasks(alice.scope).items] == [todo.id, done.id]
 
 
-@pytest.mark.parametrize("limit", [0, -1, 1001])
-def test_list_refuses_bad_limits(alice: Member, limit: int) -> None:
+@pytest.mark.parametrize("limit", [0, -1, 1001, True, 2.0, "5"])
+def test_list_refuses_bad_limits(alice: Member, limit: Any) -> None:
     with pytest.raises(ValidationError, match="limit"):
         tasks.list_tasks(alice.scope, limit=limit)
 
 
-def _all_pages(member: Member, limit: int, completed: bool | None = None) -> list[list[UUID]]:
+def _all_pages(member: Member, limit: int, *, as_tokens: bool = False) -> list[list[UUID]]:
+    """Every page of the member's tasks, continuing with the cursors or with their tokens."""
     pages: list[list[UUID]] = []
-    before: Cursor | None = None
+    before: Cursor | str | None = None
     while True:
-        page = tasks.list_tasks(member.scope, completed=completed, limit=limit, before=before)
+        page = tasks.list_tasks(member.scope, limit=limit, before=before)
         pages.append([t.id for t in page.items])
         if page.next is None:
+            assert page.next_token is None
             return pages
-        before = page.next
+        before = page.next_token if as_tokens else page.next
 
 
 @settings(max_examples=15, deadline=None,
@@ -144,6 +146,7 @@ def test_pagination_returns_every_row_exactly_once(
     with member.scope.transaction() as tx:  # same transaction: identical created_at, ties by id
         made += [tasks.create_task(tx, TaskCreate(title=f"u{i}")).id for i in range(together)]
     pages = _all_pages(member, limit)
+    assert _all_pages(member, limit, as_tokens=True) == pages
     seen = [task_id for page in pages for task_id in page]
     assert sorted(seen) == sorted(made)  # every row, none twice
     assert all(len(page) <= limit for page in pages)

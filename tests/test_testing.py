@@ -3,9 +3,9 @@
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import psutil
 import psycopg
 import pytest
+from conftest import postgres_processes
 
 from tenantdb.testing import (
     Server,
@@ -29,23 +29,14 @@ def test_docker_is_detected_by_a_ping(tmp_path: Path, monkeypatch: pytest.Monkey
     assert docker_available() is False
 
 
-def _running(pgdata: str) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if pgdata in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
-            found.append(process)
-    return found
-
-
 def test_the_embedded_server_leaves_no_process_or_data_behind() -> None:
     with temporary_embedded_postgres() as server:
         assert server.provider == "embedded"
         with psycopg.connect(server.url) as conn:
             assert conn.execute("select current_setting('server_version_num')::int").fetchone()
         pgdata = parse_qs(urlsplit(server.url).query)["host"][0]  # its socket is in the data dir
-        assert _running(pgdata)
-    assert _running(pgdata) == []
+        assert postgres_processes(pgdata)
+    assert postgres_processes(pgdata) == []
     assert not Path(pgdata).exists()
 
 
