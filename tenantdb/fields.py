@@ -6,7 +6,7 @@ Use them in ``Annotated`` types: ``Annotated[str, StringConstraints(max_length=5
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, Strict, StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 
 def _no_nul(value: str) -> str:
@@ -29,5 +29,9 @@ Email = Annotated[
 ]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul, NotBlank]
 
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
+
+
 # An id argument: a UUID, or its string form (converted); anything else is refused.
-Id = Annotated[UUID, Strict(False)]
+Id = Annotated[UUID | str, AfterValidator(_uuid)]

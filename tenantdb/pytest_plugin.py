@@ -3,6 +3,8 @@
 - ``tenantdb_server``: a throwaway PostgreSQL for the test run (see :mod:`tenantdb.testing`).
 - ``tenantdb_database``: a fresh, migrated database on it, shared by the run.
 - ``tenantdb_db``: a :class:`~tenantdb.Database` connected as the runtime role ``tenantdb_app``.
+- ``tenantdb_async_db``: an :class:`~tenantdb.AsyncDatabase` as ``tenantdb_app`` for one async
+  test (pytest-asyncio).
 
 Tests share the database: each makes its own tenants (random ids), so none needs cleanup.
 
@@ -13,10 +15,13 @@ else in ``TENANTDB_MIGRATIONS``.
 The report's header names the provider chosen, and its summary the server and version used.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
+from tenantdb.aio import AsyncDatabase
 from tenantdb.db import Database
 from tenantdb.migration_sources import resolve_source
 from tenantdb.testing import (
@@ -73,10 +78,21 @@ def tenantdb_database(
     drop_database(tenantdb_server, database.superuser_url)
 
 
+def _settings(database: MigratedDatabase) -> dict[str, Any]:
+    sources = database.migrations
+    migrations = {} if sources is None else {"migrations": ",".join(sources)}
+    return {"database_url": database.app_url, **migrations}
+
+
 @pytest.fixture(scope="session")
 def tenantdb_db(tenantdb_database: MigratedDatabase) -> Iterator[Database]:
-    sources = tenantdb_database.migrations
-    overrides = {} if sources is None else {"migrations": ",".join(sources)}
-    with Database.connect(database_url=tenantdb_database.app_url, pool_min_size=2,
-                          **overrides) as db:
+    with Database.connect(pool_min_size=2, **_settings(tenantdb_database)) as db:
+        yield db
+
+
+@pytest_asyncio.fixture
+async def tenantdb_async_db(tenantdb_database: MigratedDatabase) -> AsyncIterator[AsyncDatabase]:
+    """An :class:`~tenantdb.AsyncDatabase` as ``tenantdb_app``, opened on the test's own event
+    loop (pytest-asyncio) and closed after the test."""
+    async with await AsyncDatabase.connect(pool_min_size=1, **_settings(tenantdb_database)) as db:
         yield db

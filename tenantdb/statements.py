@@ -9,6 +9,7 @@ strings) before any SQL is sent, and refused with :class:`~tenantdb.errors.Valid
 """
 
 import functools
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
@@ -140,6 +141,7 @@ class Operation(Generic[P, R]):
 
     def __init__(self, describe: Callable[P, Statement[R]]) -> None:
         self._describe = pydantic.validate_call(config=_STRICT)(describe)
+        self._names = list(inspect.signature(describe).parameters)
         functools.update_wrapper(self, describe)
 
     def statement(self, *args: P.args, **kwargs: P.kwargs) -> Statement[R]:
@@ -147,7 +149,16 @@ class Operation(Generic[P, R]):
         try:
             return self._describe(*args, **kwargs)
         except pydantic.ValidationError as e:
-            raise ValidationError(f"{self._describe.__name__}: {e}") from e
+            problems = "; ".join(
+                f"{self._name_of(error['loc'])}: {error['msg']}" for error in e.errors())
+            raise ValidationError(f"{self._describe.__name__}: {problems}") from e
+
+    def _name_of(self, loc: tuple[int | str, ...]) -> str:
+        """A validation error's location, with a positional argument named."""
+        head, *rest = loc or ("?",)
+        if isinstance(head, int) and head < len(self._names):
+            head = self._names[head]
+        return ".".join(str(part) for part in (head, *rest))
 
     @overload
     def __call__(self, tx: Executes, /, *args: P.args, **kwargs: P.kwargs) -> R: ...

@@ -67,7 +67,7 @@ class TaskUpdate(BaseModel):
         return self
 
 
-def _missing(task_id: UUID) -> NotFound:
+def _missing(task_id: UUID | str) -> NotFound:
     return NotFound(f"no task {task_id}")
 
 

@@ -52,10 +52,18 @@ def test_a_service_gets_a_migrated_database_from_the_plugin(
             me = tenantdb_db.as_user(made.tenant.id, made.user.id)
             task = tasks.create_task(me, tasks.TaskCreate(title="from a service"))
             assert tasks.get_task(me, task.id).title == "from a service"
+
+        async def test_async_service(tenantdb_async_db):
+            new = tenants.TenantCreate(
+                name="A", owner=tenants.UserCreate(email="a@a.test", display_name="A"))
+            made = await tenants.provision_tenant(tenantdb_async_db.as_tenant(uuid.uuid4()), new)
+            me = tenantdb_async_db.as_user(made.tenant.id, made.user.id)
+            task = await tasks.create_task(me, tasks.TaskCreate(title="async"))
+            assert (await tasks.get_task(me, task.id)).title == "async"
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "asyncio_mode=auto")
+    result.assert_outcomes(passed=2)
     version = _server_version(tenantdb_server)
     result.stdout.fnmatch_lines([  # the run says which PostgreSQL it used
         "tenantdb: PostgreSQL provider: env (see tenantdb.testing)",
