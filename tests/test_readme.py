@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tenantdb.testing import MigratedDatabase
 from tenantdb.urls import with_user
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -61,3 +62,11 @@ def test_your_own_tables_runs_as_written(tmp_path: Path, empty_database: str) ->
     rolled = _run([*cli, "rollback"], tmp_path, DATABASE_URL=empty_database,
                   TENANTDB_MIGRATIONS="./migrations")
     assert rolled.stdout == "rolled back myservice_0001_notes\n", rolled.stderr
+
+
+def test_the_quickstart_runs_as_written(tmp_path: Path, database: MigratedDatabase) -> None:
+    written = write_blocks(section("Quickstart for a service"), tmp_path)
+    assert written == ["quickstart.py", "quickstart_async.py"]
+    for script in written:
+        ran = _run([sys.executable, script], tmp_path, DATABASE_URL=database.app_url)
+        assert ran.returncode == 0, ran.stderr
