@@ -112,7 +112,7 @@ class AsyncScope(ScopeIds, Runs):
                 await self.database.checkin(conn)
                 raise
             await self.database.checkin(conn)
-            return statement.shape(rows[-1])
+            return statement.shape(rows)
         raise AssertionError("unreachable")
 
 
@@ -166,7 +166,7 @@ class AsyncTransaction(Runs):
             if finish is not None:
                 rows = await database.exchange(conn, finish)
                 if exc_type is None:
-                    check_committed(rows[-1])
+                    check_committed(rows)
         except ConnectionLost as lost:
             self.state.lost = True
             if exc_type is None:
@@ -185,9 +185,9 @@ class AsyncTransaction(Runs):
         """Run ``statement`` in this transaction."""
         rows = await self._send(self.scope.command(
             self.scope.query_for(statement), statement.params))
-        return statement.shape(rows[-1])
+        return statement.shape(rows)
 
-    async def _send(self, command: Command) -> list[Rows]:
+    async def _send(self, command: Command) -> Rows:
         if self._conn is None:
             raise RuntimeError("use the transaction inside `async with scope.transaction()`")
         if self.state.lost:
@@ -280,7 +280,7 @@ class AsyncDatabase:
         await conn.close()
         await self.pool.putconn(conn)
 
-    async def exchange(self, conn: AsyncConnection, batch: Sequence[Command]) -> list[Rows]:
+    async def exchange(self, conn: AsyncConnection, batch: Sequence[Command]) -> Rows:
         """Send ``batch`` in one flush on ``conn``; the rows of each command."""
         settings = self.settings
         deadline = time.monotonic() + settings.response_timeout
@@ -295,10 +295,9 @@ class AsyncDatabase:
         except Unavailable as e:
             return Health(False, None, stats, None, str(e))
         try:
-            version = (await self.exchange(conn, [SERVER_VERSION]))[-1]
+            version = await self.exchange(conn, [SERVER_VERSION])
             try:
-                applied: Rows | TenantdbError = (
-                    await self.exchange(conn, [APPLIED_MIGRATIONS]))[-1]
+                applied: Rows | TenantdbError = await self.exchange(conn, [APPLIED_MIGRATIONS])
             except TenantdbError as e:
                 applied = e
         except ConnectionLost as lost:

@@ -112,7 +112,7 @@ class Scope(ScopeIds, Runs):
                 self.database.checkin(conn)
                 raise
             self.database.checkin(conn)
-            return statement.shape(rows[-1])
+            return statement.shape(rows)
         raise AssertionError("unreachable")
 
 
@@ -166,7 +166,7 @@ class Transaction(Runs):
             if finish is not None:
                 rows = database.exchange(conn, finish)
                 if exc_type is None:
-                    check_committed(rows[-1])
+                    check_committed(rows)
         except ConnectionLost as lost:
             self.state.lost = True
             if exc_type is None:
@@ -184,9 +184,9 @@ class Transaction(Runs):
     def execute(self, statement: Statement[R], /) -> R:
         """Run ``statement`` in this transaction."""
         return statement.shape(self._send(self.scope.command(
-            self.scope.query_for(statement), statement.params))[-1])
+            self.scope.query_for(statement), statement.params)))
 
-    def _send(self, command: Command) -> list[Rows]:
+    def _send(self, command: Command) -> Rows:
         if self._conn is None:
             raise RuntimeError("use the transaction inside `with scope.transaction() as tx:`")
         if self.state.lost:
@@ -302,7 +302,7 @@ class Database:
         conn.close()
         self.pool.putconn(conn)
 
-    def exchange(self, conn: Connection, batch: Sequence[Command]) -> list[Rows]:
+    def exchange(self, conn: Connection, batch: Sequence[Command]) -> Rows:
         """Send ``batch`` in one flush on ``conn``; the rows of each command."""
         settings = self.settings
         deadline = time.monotonic() + settings.response_timeout
@@ -317,9 +317,9 @@ class Database:
         except Unavailable as e:
             return Health(False, None, stats, None, str(e))
         try:
-            version = self.exchange(conn, [SERVER_VERSION])[-1]
+            version = self.exchange(conn, [SERVER_VERSION])
             try:
-                applied: Rows | TenantdbError = self.exchange(conn, [APPLIED_MIGRATIONS])[-1]
+                applied: Rows | TenantdbError = self.exchange(conn, [APPLIED_MIGRATIONS])
             except TenantdbError as e:
                 applied = e
         except ConnectionLost as lost:

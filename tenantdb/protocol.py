@@ -86,8 +86,9 @@ class Stalled(psycopg.OperationalError):
 
 def exchange(
     conn: AnyConnection, commands: Sequence[Command], *, prepare: bool, deadline: float
-) -> Generator[Wait, Ready | int, list[Rows]]:
-    """Send ``commands`` and a Sync in one flush; the rows of each command, in order.
+) -> Generator[Wait, Ready | int, Rows]:
+    """Send ``commands`` and a Sync in one flush; the rows of the last command (the others are
+    the context, BEGIN, savepoints: only their success matters).
 
     A database error raises the matching tenantdb error once the Sync came back (the connection
     is then idle, or in a failed transaction block); a dead connection raises ConnectionLost.
@@ -125,23 +126,19 @@ def exchange(
     except (psycopg.OperationalError, pg_errors.InterfaceError) as e:
         raise ConnectionLost(e, sent=True) from e
 
-    answers: list[Rows] = []
     error: psycopg.Error | None = None
     for result, parsed in zip(results, expect, strict=True):
         if result.status == ExecStatus.FATAL_ERROR:
             error = error or pg_errors.error_from_result(result, encoding=conn.info.encoding)
-        elif parsed is not None:
-            if result.status == ExecStatus.COMMAND_OK and registry is not None:
-                registry[parsed[0]] = parsed[1]
-        elif result.status in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
-            answers.append(_rows(transformer, result))
+        elif parsed is not None and result.status == ExecStatus.COMMAND_OK and registry is not None:
+            registry[parsed[0]] = parsed[1]
     if log.isEnabledFor(logging.DEBUG):
         names = " ".join(c.name for c in commands if c.name) or "statement"
         outcome = f"failed ({error.sqlstate})" if error else "done"
         log.debug("%s %s in %.2f ms", names, outcome, (time.perf_counter() - started) * 1000)
     if error is not None:
         raise translate(error) from error
-    return answers
+    return _rows(transformer, results[-1])
 
 
 def alive(conn: AnyConnection) -> bool:
