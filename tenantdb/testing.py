@@ -199,6 +199,20 @@ def seed_tasks(superuser_url: str, task_counts: Sequence[int]) -> list[SeededUse
     return seeded
 
 
+def middle_task(superuser_url: str, user: SeededUser) -> tuple[UUID, datetime]:
+    """The id and created_at of the task halfway down a seeded user's newest-first list (where a
+    deep page starts)."""
+    with psycopg.connect(superuser_url) as conn:
+        row = conn.execute(
+            "select id, created_at from tenantdb.tasks where tenant_id = %s and user_id = %s"
+            " order by created_at desc, id desc offset %s limit 1",
+            [user.tenant_id, user.user_id, user.tasks // 2],
+        ).fetchone()
+    if row is None:
+        raise ValueError(f"the seeded user {user.user_id} has no tasks")
+    return row[0], row[1]
+
+
 def _task_lines(users: Sequence[SeededUser]) -> Iterator[str]:
     """COPY text lines of the users' tasks, slice of time by slice of time, in chunks."""
     id_prefixes = [str(uuid4())[:24] for _ in users]  # a uuid's first groups; the last counts

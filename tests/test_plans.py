@@ -1,9 +1,10 @@
 """Query plans at scale: every get/list query of a user stays an index scan on a tenant_id-leading
 index, whatever the prepare state, so a plan cliff fails here and not in production.
 
-The database holds one user with 200,000 tasks among 36 tenants of 2,500, loaded by COPY and
-analysed: under row-level security the planner estimates a user's rows as rows / tenants², here
-~210 as for the issue's 1M-task user among 99 tenants of 10,000, at a seventh of the size.
+The database holds one user with 250,000 tasks among 42 tenants of 4,000 (the data of
+``scripts/bench.py --quick``), loaded by COPY and analysed: under row-level security the planner
+estimates a user's rows as rows / tenants², here ~225 as for the issue's 1M-task user among 99
+tenants of 10,000, at a fifth of the size.
 Each query runs as ``tenantdb_app`` with the big user's context, prepared by psycopg (which turns
 ``%(name)s`` into ``$n``), and is explained with ``EXPLAIN EXECUTE`` under
 ``plan_cache_mode`` = ``force_custom_plan`` (a statement's first calls on a connection, and every
@@ -24,11 +25,18 @@ from psycopg import sql
 from tenantdb.db import SET_CONTEXT
 from tenantdb.pagination import Cursor, cursor_args
 from tenantdb.queries import Query, QueryFile
-from tenantdb.testing import SeededUser, Server, drop_database, migrated_database, seed_tasks
+from tenantdb.testing import (
+    SeededUser,
+    Server,
+    drop_database,
+    middle_task,
+    migrated_database,
+    seed_tasks,
+)
 
-BIG_USER_TASKS = 200_000
-SMALL_TENANTS = 36
-SMALL_TENANT_TASKS = 2_500
+BIG_USER_TASKS = 250_000
+SMALL_TENANTS = 42
+SMALL_TENANT_TASKS = 4_000
 PAGE = 50
 
 Q = QueryFile("tasks")
@@ -52,14 +60,7 @@ def seeded(tenantdb_server: Server) -> Iterator[Seeded]:
         big, *_ = seed_tasks(
             database.superuser_url, [BIG_USER_TASKS] + [SMALL_TENANT_TASKS] * SMALL_TENANTS
         )
-        with psycopg.connect(database.superuser_url) as conn:
-            middle = conn.execute(
-                "select id, created_at from tenantdb.tasks where tenant_id = %s and user_id = %s"
-                " order by created_at desc, id desc offset %s limit 1",
-                [big.tenant_id, big.user_id, BIG_USER_TASKS // 2],
-            ).fetchone()
-        assert middle is not None
-        yield Seeded(database.app_url, big, middle)
+        yield Seeded(database.app_url, big, middle_task(database.superuser_url, big))
     finally:
         drop_database(tenantdb_server, database.superuser_url)
 
