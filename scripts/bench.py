@@ -25,7 +25,7 @@ from benchlib.fixture import Bench, Fixture
 from benchlib.measure import Outcome, Sample, time_tasks, time_threads
 from benchlib.population import Size, bench_database
 from benchlib.progress import Progress
-from benchlib.proxy import delay_proxy, through
+from benchlib.proxy import added_latency_ms, delay_proxy, through
 from benchlib.registry import NotAvailable, Operation, Scenario, Variant, select
 from benchlib.report import METHOD, as_json, plot, rows_of, table
 from tenantdb.testing import MigratedDatabase
@@ -125,6 +125,9 @@ def describe(bench: Bench, mode: Mode, args: argparse.Namespace, scale: bool) ->
         "rounds": mode.rounds,
         "seconds_per_round": mode.seconds,
         "rtt_ms": args.rtt_ms,
+        "rtt_measured_ms": round(added_latency_ms(bench.direct.superuser_url,
+                                                  bench.measured.superuser_url), 2)
+        if args.rtt_ms else 0.0,
         "server": "DATABASE_URL" if os.environ.get("DATABASE_URL") else "throwaway",
         "postgresql": row[0] if row else None,
         "psycopg": psycopg.__version__,

@@ -11,11 +11,14 @@ import argparse
 import asyncio
 import contextlib
 import socket
+import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 DEFAULT_PORT = 5432
@@ -53,6 +56,21 @@ def delay_proxy(url: str, rtt_ms: float) -> Iterator[int]:
     finally:
         child.terminate()
         child.wait(timeout=10)
+
+
+def added_latency_ms(direct_url: str, proxied_url: str, pings: int = 50) -> float:
+    """What the proxy adds to one round trip (``select 1``, median), in milliseconds."""
+
+    def ping(url: str) -> float:
+        with psycopg.connect(url, autocommit=True) as conn:
+            times = []
+            for _ in range(pings):
+                started = time.perf_counter()
+                conn.execute("select 1")
+                times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    return (ping(proxied_url) - ping(direct_url)) * 1000
 
 
 async def _pump(

@@ -75,8 +75,10 @@ def register(*scenarios: Scenario) -> None:
 
 
 def select(pattern: str | None) -> list[Scenario]:
-    """The scenarios whose name or group contains ``pattern`` (all when None)."""
+    """The scenarios of the group ``pattern``, else those whose name contains it (all when
+    None)."""
     if not pattern:
         return list(SCENARIOS)
     wanted = pattern.lower()
-    return [s for s in SCENARIOS if wanted in s.name.lower() or wanted == s.group]
+    return ([s for s in SCENARIOS if s.group == wanted]
+            or [s for s in SCENARIOS if wanted in s.name.lower()])

@@ -93,6 +93,7 @@ def plot(rows: list[Row], directory: Path, title: str) -> list[Path]:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
     except ImportError:
         raise RuntimeError(PLOT_HINT) from None
     directory.mkdir(parents=True, exist_ok=True)
@@ -111,15 +112,19 @@ def plot(rows: list[Row], directory: Path, title: str) -> list[Path]:
         ax.set_yticks(range(len(shown)), labels, fontsize=7)
         ax.invert_yaxis()
         ax.set_xscale("log")
+        ax.set_xlim(min([*values, 0.5]) / 1.5, max([*values, 2.0]) * 1.5)
+        ratio_format = FuncFormatter(lambda v, _: f"{v:g}x")
+        ax.xaxis.set_major_formatter(ratio_format)
+        ax.xaxis.set_minor_formatter(ratio_format)
+        ax.tick_params(axis="x", which="both", labelsize=7)
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.set_xlabel("throughput ratio to the baseline (log scale; > 1 is faster)")
         ax.set_title(f"{title}: {group}", fontsize=9)
         for i, v in enumerate(values):
             ax.annotate(f"{v:.2f}x", (v, i), xytext=(3, 0), textcoords="offset points",
                         va="center", fontsize=7)
-        fig.tight_layout()
         path = directory / f"bench-{group}.png"
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         written.append(path)
     return written
