@@ -70,18 +70,27 @@ def under_rls(call: Call) -> Variant:
     return Variant("same statement, tenantdb_app under RLS", raw_held(call).make)
 
 
-def api(call: Call, threads: int | None = None) -> Variant:
-    """The public API on a sync Database: the scenario's (a pool of 2), or with ``threads``
-    that many threads on a pool of that size, opened for each round."""
+def on_scope(
+    call: Call, database: Callable[[Fixture, ExitStack], Any]
+) -> Callable[[Fixture, ExitStack], Operation]:
+    """A ``make`` that calls the API on a scope of ``call``'s user, from ``database``'s
+    Database (sync or async)."""
 
     def make(fx: Fixture, stack: ExitStack) -> Operation:
-        db = fx.db() if threads is None else fx.database(stack, pool=threads)
+        db = database(fx, stack)
         user, args = fx.user(call.role), call.params(fx)
         scope = db.as_user(user.tenant_id, user.user_id)
         return lambda: call.api(scope, args)
 
+    return make
+
+
+def api(call: Call, threads: int | None = None) -> Variant:
+    """The public API on a sync Database: the scenario's (a pool of 2), or with ``threads``
+    that many threads on a pool of that size, opened for each round."""
     if threads is None:
-        return Variant("tenantdb (sync)", make)
+        return Variant("tenantdb (sync)", on_scope(call, lambda fx, stack: fx.db()))
+    make = on_scope(call, lambda fx, stack: fx.database(stack, pool=threads))
     name = f"tenantdb, {threads} thread{'s' if threads > 1 else ''}"
     return Variant(name, make, threads=threads, per_round=True)
 
@@ -89,15 +98,10 @@ def api(call: Call, threads: int | None = None) -> Variant:
 def api_async(call: Call, tasks: int | None = None) -> Variant:
     """The public API awaited on an AsyncDatabase: the scenario's, or with ``tasks`` that many
     asyncio tasks on a pool of that size, opened for each round."""
-
-    def make(fx: Fixture, stack: ExitStack) -> Operation:
-        db = fx.async_db() if tasks is None else fx.async_database(stack, pool=tasks)
-        user, args = fx.user(call.role), call.params(fx)
-        scope = db.as_user(user.tenant_id, user.user_id)
-        return lambda: call.api(scope, args)
-
     if tasks is None:
-        return Variant("tenantdb (async)", make, is_async=True)
+        return Variant("tenantdb (async)", on_scope(call, lambda fx, stack: fx.async_db()),
+                       is_async=True)
+    make = on_scope(call, lambda fx, stack: fx.async_database(stack, pool=tasks))
     name = f"tenantdb async, {tasks} task{'s' if tasks > 1 else ''}"
     return Variant(name, make, threads=tasks, is_async=True, per_round=True)
 
@@ -106,13 +110,7 @@ def at_scale(call: Call, name: str, *, prepared: bool, fresh_calls: int | None) 
     """The public API on a Database of one connection: its first ``fresh_calls`` calls (a new
     connection each round), or in steady state after a warm-up past psycopg's prepare
     threshold and PostgreSQL's five custom plans."""
-
-    def make(fx: Fixture, stack: ExitStack) -> Operation:
-        db = fx.database(stack, pool=1, prepared=prepared)
-        user, args = fx.user(call.role), call.params(fx)
-        scope = db.as_user(user.tenant_id, user.user_id)
-        return lambda: call.api(scope, args)
-
+    make = on_scope(call, lambda fx, stack: fx.database(stack, pool=1, prepared=prepared))
     return Variant(name, make, fresh_calls=fresh_calls, warmup_calls=0 if fresh_calls else 12)
 
 
