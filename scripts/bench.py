@@ -13,7 +13,8 @@ import argparse
 import os
 import platform
 import sys
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,22 +88,23 @@ def run_scenario(bench: Bench, scenario: Scenario, progress: Progress) -> dict[s
         for variant in variants:
             if not (variant.per_round or variant.fresh_calls):
                 progress.step(f"{scenario.name}: preparing {variant.name}", 0)
-                _guarded(outcomes[variant.name],
-                         lambda v=variant: ops.__setitem__(v.name, prepare(bench, fx, v, stack)))
+                with _reported(outcomes[variant.name]):
+                    ops[variant.name] = prepare(bench, fx, variant, stack)
         for _ in range(bench.rounds):
             for variant in variants:
                 progress.step(f"{scenario.name}: {variant.name}")
                 outcome = outcomes[variant.name]
                 if outcome.unavailable is None:
-                    _guarded(outcome, lambda v=variant, o=outcome: o.samples.append(
-                        one_round(bench, fx, v, ops.get(v.name))))
+                    with _reported(outcome):
+                        outcome.samples.append(one_round(bench, fx, variant, ops.get(variant.name)))
     return outcomes
 
 
-def _guarded(outcome: Outcome, action: Any) -> None:
-    """Run ``action``; a variant that cannot run is reported as such, not a crash of the run."""
+@contextmanager
+def _reported(outcome: Outcome) -> Iterator[None]:
+    """A variant that cannot run, or fails, says so in its row; the run goes on."""
     try:
-        action()
+        yield
     except NotAvailable as e:
         outcome.unavailable = str(e)
     except Exception as e:  # shown in its row; the other scenarios still run

@@ -8,7 +8,7 @@ from collections.abc import Coroutine
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import psycopg
@@ -108,7 +108,7 @@ class Fixture:
         """The scenario's shared :class:`Database` (a pool of 2)."""
         if "db" not in self._cache:
             self._cache["db"] = self.database()
-        return self._cache["db"]  # type: ignore[no-any-return]
+        return cast(Database, self._cache["db"])
 
     def async_database(
         self, stack: ExitStack | None = None, *, pool: int = 2, prepared: bool = True
@@ -139,13 +139,13 @@ class Fixture:
             user = self.user(role)
             conn.execute(SESSION_CONTEXT, [str(user.tenant_id), str(user.user_id)])
             self._cache[key] = conn
-        return self._cache[key]  # type: ignore[no-any-return]
+        return cast(Connection, self._cache[key])
 
     def superuser(self) -> Connection:
         """A connection as the superuser: row-level security does not bind it."""
         if "superuser" not in self._cache:
             self._cache["superuser"] = self.connect(self.bench.measured.superuser_url)
-        return self._cache["superuser"]  # type: ignore[no-any-return]
+        return cast(Connection, self._cache["superuser"])
 
     def connect(self, url: str, stack: ExitStack | None = None) -> Connection:
         conn = psycopg.connect(url, autocommit=True)
