@@ -22,7 +22,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tenantdb.db import SET_CONTEXT
 from tenantdb.pagination import Cursor, cursor_args
 from tenantdb.queries import Query, QueryFile
 from tenantdb.testing import (
@@ -40,6 +39,7 @@ SMALL_TENANT_TASKS = 4_000
 PAGE = 50
 
 Q = QueryFile("tasks")
+CONTEXT = "select set_config('app.tenant_id', %s, true), set_config('app.user_id', %s, true)"
 _PLACEHOLDER = re.compile(rb"%\((\w+)\)s")
 
 
@@ -141,7 +141,7 @@ def test_plan_is_an_index_scan_on_a_tenant_leading_index(
     query, params = _params(seeded, case)
     context = [str(seeded.big.tenant_id), str(seeded.big.user_id)]
     with psycopg.connect(seeded.app_url, autocommit=True) as conn, conn.transaction():
-        conn.execute(SET_CONTEXT, context)
+        conn.execute(CONTEXT, context)
         plan = explain_prepared(conn, query, params, plan_cache_mode)
         nodes = list(plan_nodes(plan))
         shape = plan_shape(plan)
