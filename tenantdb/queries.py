@@ -9,7 +9,7 @@ service's by path (``QueryFile(Path("sql/notes.sql"))``) or as a package resourc
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -36,13 +36,16 @@ class QueryFileError(Exception):
 class Query:
     """One named, parameterised statement.
 
-    ``sql`` has PostgreSQL's ``$1, $2, ...`` placeholders; ``params`` names them in order.
+    ``sql`` has PostgreSQL's ``$1, $2, ...`` placeholders (what tenantdb sends); ``params`` names
+    them in order. ``text`` is the statement as written, with ``%(name)s`` placeholders (what
+    psycopg's ``execute`` and other tools take).
     """
 
     name: str
     sql: bytes
     params: tuple[str, ...]
-    read_only: bool = field(default=False)
+    read_only: bool = False
+    text: str = ""
 
     @classmethod
     def parse(cls, name: str, text: str) -> "Query":
@@ -61,7 +64,7 @@ class Query:
 
         sql = _PLACEHOLDER.sub(number, text)
         read_only = bool(_QUERY_START.match(text)) and not _WRITES.search(text)
-        return cls(name, sql.encode(), tuple(order), read_only)
+        return cls(name, sql.encode(), tuple(order), read_only, text)
 
 
 class QueryFile:

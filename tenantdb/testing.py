@@ -16,8 +16,9 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import psycopg
 from psycopg import sql
@@ -179,3 +180,79 @@ def migrated_database(server: Server, *, prefix: str = "tenantdb_test",
         app_url=with_user(url, APP),
         migrations=None if migrations is None else tuple(migrations),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SeededUser:
+    """A tenant's only user made by :func:`seed_tasks`, and how many tasks it owns."""
+
+    tenant_id: UUID
+    user_id: UUID
+    tasks: int
+
+
+_SEED_EPOCH = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+_SEED_SPAN = 10_000_000.0  # seconds: every user's tasks spread over the same ~4 months
+_SEED_BLOCKS = 100  # the table holds the users' rows interleaved in this many slices of time
+
+
+def seed_tasks(superuser_url: str, task_counts: Sequence[int]) -> list[SeededUser]:
+    """A new tenant with one user per entry of ``task_counts``, owning that many tasks; then
+    VACUUM ANALYZE (so that autovacuum changes no statistics later). For plan tests and
+    benchmarks, where 100,000s of rows must load in seconds.
+
+    Rows go in with COPY as the superuser (row-level security does not bind it) with triggers,
+    and so foreign-key checks, off for the session: the rows are consistent by construction.
+    As in a real table, the tenants' rows interleave in time order; each user's ids ascend.
+    """
+    seeded = [SeededUser(uuid4(), uuid4(), count) for count in task_counts]
+    with psycopg.connect(superuser_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("set local session_replication_role = replica")
+        cur = conn.cursor()
+        with cur.copy("copy tenantdb.tenants (id, name) from stdin") as copy:
+            copy.write("".join(f"{s.tenant_id}\tSeeded {i}\n" for i, s in enumerate(seeded)))
+        users = "copy tenantdb.users (tenant_id, id, email, display_name) from stdin"
+        with cur.copy(users) as copy:
+            copy.write("".join(
+                f"{s.tenant_id}\t{s.user_id}\tseeded-{i}@example.test\tSeeded {i}\n"
+                for i, s in enumerate(seeded)
+            ))
+        tasks = "copy tenantdb.tasks (tenant_id, id, user_id, title, created_at) from stdin"
+        with cur.copy(tasks) as copy:
+            for lines in _task_lines(seeded):
+                copy.write(lines)
+    with psycopg.connect(superuser_url, autocommit=True) as conn:
+        conn.execute("vacuum (analyze) tenantdb.tenants, tenantdb.users, tenantdb.tasks")
+    return seeded
+
+
+def middle_task(superuser_url: str, user: SeededUser) -> tuple[UUID, datetime]:
+    """The id and created_at of the task halfway down a seeded user's newest-first list (where a
+    deep page starts)."""
+    with psycopg.connect(superuser_url) as conn:
+        row = conn.execute(
+            "select id, created_at from tenantdb.tasks where tenant_id = %s and user_id = %s"
+            " order by created_at desc, id desc offset %s limit 1",
+            [user.tenant_id, user.user_id, user.tasks // 2],
+        ).fetchone()
+    if row is None:
+        raise ValueError(f"the seeded user {user.user_id} has no tasks")
+    return row[0], row[1]
+
+
+def _task_lines(users: Sequence[SeededUser]) -> Iterator[str]:
+    """COPY text lines of the users' tasks, slice of time by slice of time, in chunks."""
+    id_prefixes = [str(uuid4())[:24] for _ in users]  # a uuid's first groups; the last counts
+    for block in range(_SEED_BLOCKS):
+        for user, id_prefix in zip(users, id_prefixes, strict=True):
+            step = _SEED_SPAN / max(user.tasks, 1)
+            head = f"{user.tenant_id}\t{id_prefix}"
+            tail = f"\t{user.user_id}\ttask "
+            first = user.tasks * block // _SEED_BLOCKS
+            last = user.tasks * (block + 1) // _SEED_BLOCKS
+            for start in range(first, last, 10_000):
+                yield "".join(
+                    f"{head}{i:012x}{tail}{i}\t"
+                    f"{datetime.fromtimestamp(_SEED_EPOCH + i * step, UTC).isoformat()}\n"
+                    for i in range(start, min(start + 10_000, last))
+                )

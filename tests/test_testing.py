@@ -1,16 +1,23 @@
 """The throwaway-Postgres providers: the order they are chosen in, and nothing left running."""
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
 from conftest import postgres_processes
+from psycopg.rows import namedtuple_row
 
 from tenantdb.testing import (
+    SeededUser,
     Server,
     container_postgres,
     docker_available,
+    drop_database,
+    middle_task,
+    migrated_database,
+    seed_tasks,
     temporary_embedded_postgres,
     throwaway_postgres,
 )
@@ -45,3 +52,37 @@ def test_the_container_provider() -> None:
     with container_postgres() as server, psycopg.connect(server.url) as conn:
         assert server.provider == "testcontainers"
         assert conn.execute("select current_user").fetchone() == ("postgres",)
+
+
+def test_seeded_tasks_belong_to_their_user_and_a_deep_page_starts_halfway(
+    tenantdb_server: Server,
+) -> None:
+    database = migrated_database(tenantdb_server, prefix="tenantdb_seed")
+    try:
+        users = seed_tasks(database.superuser_url, [5, 0, 3])
+        with psycopg.connect(database.app_url, autocommit=True) as conn:
+            for user in users:
+                with conn.transaction():
+                    conn.execute(
+                        "select set_config('app.tenant_id', %s, true),"
+                        " set_config('app.user_id', %s, true)",
+                        [str(user.tenant_id), str(user.user_id)],
+                    )
+                    seen = conn.execute("select count(*) from tenantdb.tasks").fetchone()
+                assert seen == (user.tasks,)
+        newest_first = sorted(
+            [(t.created_at, t.id) for t in _tasks_of(database.superuser_url, users[0])],
+            reverse=True,
+        )
+        middle_id, middle_created_at = middle_task(database.superuser_url, users[0])
+        assert newest_first[2] == (middle_created_at, middle_id)
+    finally:
+        drop_database(tenantdb_server, database.superuser_url)
+
+
+def _tasks_of(superuser_url: str, user: SeededUser) -> list[Any]:
+    with psycopg.connect(superuser_url, row_factory=namedtuple_row) as conn:
+        return conn.execute(
+            "select id, created_at from tenantdb.tasks where tenant_id = %s and user_id = %s",
+            [user.tenant_id, user.user_id],
+        ).fetchall()
