@@ -14,7 +14,8 @@ The same domain functions, awaited, on an :class:`AsyncDatabase`'s scopes.
 
 from tenantdb.aio import AsyncDatabase, AsyncScope, AsyncTransaction, AsyncTx
 from tenantdb.config import Settings
-from tenantdb.db import Database, Health, Scope, Transaction, Tx
+from tenantdb.connections import Health
+from tenantdb.db import Database, Scope, Transaction, Tx
 from tenantdb.errors import (
     AccessDenied,
     ConfigurationError,

@@ -1,18 +1,20 @@
-"""The async twin of :mod:`tenantdb.db`: ``AsyncDatabase`` over psycopg's ``AsyncConnectionPool``.
+"""The pool and tenant-scoped transactions, for asyncio: ``AsyncDatabase``.
 
-The same settings, scopes, transactions, errors and one-flush transport; every decision lives in
-:mod:`tenantdb.scope` and every byte on the wire in :mod:`tenantdb.protocol`, shared with the
-sync side, so this module is only the waiting. Domain functions are the same objects::
+``db.as_user(tenant_id, user_id)`` and ``db.as_tenant(tenant_id)`` return a scope
+(``AsyncScope``): it holds no connection. A domain function called on a scope runs as its own
+transaction in one round trip: the context and the statement written in one flush on an
+autocommit connection, so they form one implicit transaction that ends at the Sync.
+``async with scope.transaction() as tx:`` runs several statements in one transaction: BEGIN,
+the context and the first statement in one flush, COMMIT at the end. A ``transaction()`` inside
+another of the same scope is a savepoint, and a call on the scope inside it joins it. The
+context is set with ``set_config(..., true)``: it ends with the transaction and never reaches
+the next checkout.
 
-    db = await AsyncDatabase.connect()
-    me = db.as_user(tenant_id, user_id)
-    task = await tasks.create_task(me, TaskCreate(title="Ship it"))
-    async with me.transaction() as tx:
-        await tasks.complete_task(tx, task.id)
+Every decision lives in :mod:`tenantdb.scope` and every byte on the wire in
+:mod:`tenantdb.protocol`; this module is the waiting.
+The sync engine, :mod:`tenantdb.db`, is generated from this file by ``scripts/async_to_sync.py``.
 """
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,12 +25,13 @@ from uuid import UUID
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from tenantdb import async_io
 from tenantdb.config import Settings
-from tenantdb.db import (
-    _WAIT_INTERVAL,
+from tenantdb.connections import (
     APPLIED_MIGRATIONS,
     RESET_SESSION,
     SERVER_VERSION,
+    WAIT_INTERVAL,
     Health,
     Params,
     RawStatement,
@@ -36,10 +39,9 @@ from tenantdb.db import (
     health_of,
     load_settings,
     pool_kwargs,
-    wait_for_server,
 )
 from tenantdb.errors import SerializationFailure, TenantdbError, Unavailable, translate
-from tenantdb.protocol import AsyncConnection, Command, ConnectionLost, alive, exchange
+from tenantdb.protocol import AsyncConnection, Command, ConnectionLost, exchange, response_deadline
 from tenantdb.scope import (
     Isolation,
     ScopeIds,
@@ -60,11 +62,6 @@ from tenantdb.statements import Rows, Runs, Statement
 R = TypeVar("R")
 
 
-def _owner() -> int:
-    """The task a transaction belongs to (a task it spawns does not share it)."""
-    return id(asyncio.current_task())
-
-
 @dataclass(frozen=True, slots=True)
 class AsyncScope(ScopeIds, Runs):
     """A tenant and an acting user (or tenant-wide); each call on it is its own transaction."""
@@ -81,8 +78,8 @@ class AsyncScope(ScopeIds, Runs):
         self, work: Callable[["AsyncTransaction"], Awaitable[R]], *,
         isolation: Isolation | None = None, read_only: bool = False, attempts: int = 5,
     ) -> R:
-        """``await work(tx)`` in a transaction, run again (with backoff) when a concurrent
-        transaction wins (:class:`SerializationFailure`), up to ``attempts`` times in all."""
+        """``work(tx)`` in a transaction, run again (with backoff) when a concurrent transaction
+        wins (:class:`SerializationFailure`), up to ``attempts`` times in all."""
         for attempt in range(1, attempts + 1):
             try:
                 async with self.transaction(isolation=isolation, read_only=read_only) as tx:
@@ -90,12 +87,12 @@ class AsyncScope(ScopeIds, Runs):
             except SerializationFailure:
                 if attempt == attempts:
                     raise
-                await asyncio.sleep(backoff(attempt))
+                await async_io.sleep(backoff(attempt))
         raise AssertionError("unreachable")
 
     async def execute(self, statement: Statement[R], /) -> R:
         """Run ``statement`` as its own transaction (or in this scope's open transaction)."""
-        joined = open_transaction(self, _owner())
+        joined = open_transaction(self, async_io.owner())
         if joined is not None:
             return await joined.execute(statement)  # type: ignore[no-any-return]
         query = self.query_for(statement)
@@ -119,8 +116,9 @@ class AsyncScope(ScopeIds, Runs):
 class AsyncTransaction(Runs):
     """One database transaction in a scope; commits on success, rolls back on any exception.
 
-    Opened inside another transaction of the same scope (in the same task), it is a savepoint
-    of that one: an exception undoes only its own work.
+    Opened inside another transaction of the same scope, by the same thread of execution (an
+    asyncio task, or a thread), it is a savepoint of that one: an exception undoes only its own
+    work. A task or thread it starts does not share it.
     """
 
     def __init__(self, scope: AsyncScope, *, isolation: Isolation | None = None,
@@ -136,7 +134,7 @@ class AsyncTransaction(Runs):
     async def __aenter__(self) -> Self:
         if self._conn is not None:
             raise RuntimeError("this transaction is already open")
-        outer = open_transaction(self.scope, _owner())
+        outer = open_transaction(self.scope, async_io.owner())
         if outer is not None:
             if self._begin.sql != b"begin":
                 raise ValueError("a nested transaction is a savepoint: it cannot set isolation"
@@ -146,7 +144,8 @@ class AsyncTransaction(Runs):
         else:
             self._conn = await self.scope.database.checkout()
             context = self.scope.context(read_only=self._read_only)
-            self.state = TransactionState([self._begin, context], self._read_only, owner=_owner())
+            self.state = TransactionState(
+                [self._begin, context], self._read_only, owner=async_io.owner())
         self._token = mark_open(self.scope, self)
         return self
 
@@ -183,9 +182,8 @@ class AsyncTransaction(Runs):
 
     async def execute(self, statement: Statement[R], /) -> R:
         """Run ``statement`` in this transaction."""
-        rows = await self._send(self.scope.command(
-            self.scope.query_for(statement), statement.params))
-        return statement.shape(rows)
+        query = self.scope.query_for(statement)
+        return statement.shape(await self._send(self.scope.command(query, statement.params)))
 
     async def _send(self, command: Command) -> Rows:
         if self._conn is None:
@@ -202,7 +200,11 @@ class AsyncTransaction(Runs):
     async def execute_raw(
         self, query: RawStatement, params: Params = None
     ) -> list[tuple[Any, ...]]:
-        """Run literal SQL in this transaction (tests, one-off tools); its rows as tuples."""
+        """Run literal SQL in this transaction (tests, one-off tools); its rows as tuples.
+
+        Values go in ``params`` (``%s`` or ``%(name)s``), never into the string. The
+        connection's session state is cleared before it returns to the pool.
+        """
         if self._conn is None:
             raise RuntimeError("use the transaction inside `async with scope.transaction()`")
         self._raw = True
@@ -216,7 +218,7 @@ class AsyncTransaction(Runs):
 
 
 class AsyncDatabase:
-    """The pooled connection to a tenantdb database, as ``tenantdb_app``, for asyncio."""
+    """The pooled connection to a tenantdb database, as the runtime role ``tenantdb_app``."""
 
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection], settings: Settings) -> None:
         self.pool = pool
@@ -225,15 +227,19 @@ class AsyncDatabase:
     @classmethod
     async def connect(cls, settings: Settings | None = None, /,
                       **overrides: Any) -> "AsyncDatabase":
-        """Open the pool; as :meth:`tenantdb.Database.connect`."""
+        """Open the pool; ``overrides`` replace fields of ``settings`` (default: the environment).
+
+        Waits up to ``connect_timeout`` for the server, retrying with exponential backoff; a
+        wrong password or missing database fails at once.
+        """
         settings = load_settings(settings, overrides)
         kwargs = connection_kwargs(settings)
-        await asyncio.to_thread(
-            wait_for_server, settings.database_url, kwargs, settings.connect_timeout)
+        await async_io.wait_until_reachable(
+            settings.database_url, kwargs, settings.connect_timeout)
+        check = async_io.check_with_ping if settings.check_connections else async_io.check
         pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
             settings.database_url, connection_class=AsyncConnection, kwargs=kwargs,
-            check=_check_with_ping if settings.check_connections else _check, open=False,
-            **pool_kwargs(settings),
+            check=check, open=False, **pool_kwargs(settings),
         )
         try:
             await pool.open(wait=True, timeout=settings.connect_timeout)
@@ -253,7 +259,8 @@ class AsyncDatabase:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """A pooled connection for the block, its session reset afterwards (tools, tests)."""
+        """A pooled connection for the block: autocommit, no tenant context (so RLS shows no
+        rows), its session reset before the next borrower gets it. For tools and tests."""
         conn = await self.checkout()
         try:
             yield conn
@@ -261,31 +268,35 @@ class AsyncDatabase:
             await self.checkin(conn, reset=True)
 
     async def checkout(self) -> AsyncConnection:
+        """A pooled connection (autocommit, no context); give it back with :meth:`checkin`."""
         try:
             return await self.pool.getconn()
         except Exception as e:
             raise translate(e) from e
 
     async def checkin(self, conn: AsyncConnection, *, reset: bool = False) -> None:
+        """Return a connection; ``reset`` first clears its session state (settings, role,
+        prepared statements, ...)."""
         if reset and not conn.closed:
             try:
                 await conn.execute(RESET_SESSION)
                 conn.prepared.clear()
             except psycopg.Error:
-                await conn.close()
+                await conn.close()  # the pool replaces a closed connection
         await self.pool.putconn(conn)
 
     async def discard(self, conn: AsyncConnection) -> None:
-        """Close a failed connection; the pool opens a new one."""
+        """Close a failed connection; the pool opens a new one. (Other connections the server
+        ended are found at their checkout, without a round trip: see ``alive``.)"""
         await conn.close()
         await self.pool.putconn(conn)
 
     async def exchange(self, conn: AsyncConnection, batch: Sequence[Command]) -> Rows:
-        """Send ``batch`` in one flush on ``conn``; the rows of each command."""
+        """Send ``batch`` in one flush on ``conn``; the rows of its last command."""
         settings = self.settings
-        deadline = time.monotonic() + settings.response_timeout
-        generator = exchange(conn, batch, prepare=settings.prepared_statements, deadline=deadline)
-        return await conn.wait(generator, interval=_WAIT_INTERVAL)
+        generator = exchange(conn, batch, prepare=settings.prepared_statements,
+                             deadline=response_deadline(settings.response_timeout))
+        return await conn.wait(generator, interval=WAIT_INTERVAL)
 
     async def health(self) -> Health:
         """Server reachability and version, pool statistics, and pending migrations."""
@@ -319,16 +330,4 @@ class AsyncDatabase:
         await self.close()
 
 
-AsyncTx = AsyncScope | AsyncTransaction  # what an async domain function runs on
-
-
-async def _check(conn: AsyncConnection) -> None:
-    """The pool's check at checkout: no round trip, only whether the server ended it."""
-    if not alive(conn):
-        await conn.close()  # so that the pool replaces it
-        raise psycopg.OperationalError("the server closed the connection")
-
-
-async def _check_with_ping(conn: AsyncConnection) -> None:
-    await _check(conn)
-    await AsyncConnectionPool.check_connection(conn)
+AsyncTx = AsyncScope | AsyncTransaction  # what a domain function runs on

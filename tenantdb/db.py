@@ -1,41 +1,48 @@
-"""The connection pool and tenant-scoped transactions (sync; :mod:`tenantdb.aio` is the twin).
+# Generated from tenantdb/aio.py by scripts/async_to_sync.py: edit that file instead.
+"""The pool and tenant-scoped transactions, for threads: ``Database``.
 
-``db.as_user(tenant_id, user_id)`` and ``db.as_tenant(tenant_id)`` return a :class:`Scope`: it
-holds no connection. A domain function called on a scope runs as its own transaction in one
-round trip: the context and the statement written in one flush on an autocommit connection, so
-they form one implicit transaction that ends at the Sync. ``with scope.transaction() as tx:`` runs
-several statements in one transaction: BEGIN, the context and the first statement in one flush,
-COMMIT at the end. A ``transaction()`` inside another of the same scope is a savepoint, and a
-call on the scope inside it joins it. The context is set with ``set_config(..., true)``: it ends
-with the transaction and never reaches the next checkout.
+``db.as_user(tenant_id, user_id)`` and ``db.as_tenant(tenant_id)`` return a scope
+(``Scope``): it holds no connection. A domain function called on a scope runs as its own
+transaction in one round trip: the context and the statement written in one flush on an
+autocommit connection, so they form one implicit transaction that ends at the Sync.
+``with scope.transaction() as tx:`` runs several statements in one transaction: BEGIN,
+the context and the first statement in one flush, COMMIT at the end. A ``transaction()`` inside
+another of the same scope is a savepoint, and a call on the scope inside it joins it. The
+context is set with ``set_config(..., true)``: it ends with the transaction and never reaches
+the next checkout.
+
+Every decision lives in :mod:`tenantdb.scope` and every byte on the wire in
+:mod:`tenantdb.protocol`; this module is the waiting.
+Generated from the async engine, :mod:`tenantdb.aio`, by ``scripts/async_to_sync.py``.
 """
 
-import logging
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, LiteralString, Self, TypeVar
+from typing import Any, Self, TypeVar
 from uuid import UUID
 
 import psycopg
-import pydantic
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
+from tenantdb import sync_io
 from tenantdb.config import Settings
-from tenantdb.errors import (
-    ConfigurationError,
-    SerializationFailure,
-    TenantdbError,
-    Unavailable,
-    connect_error,
-    translate,
+from tenantdb.connections import (
+    APPLIED_MIGRATIONS,
+    RESET_SESSION,
+    SERVER_VERSION,
+    WAIT_INTERVAL,
+    Health,
+    Params,
+    RawStatement,
+    connection_kwargs,
+    health_of,
+    load_settings,
+    pool_kwargs,
 )
-from tenantdb.protocol import Command, Connection, ConnectionLost, alive, exchange
+from tenantdb.errors import SerializationFailure, TenantdbError, Unavailable, translate
+from tenantdb.protocol import Command, Connection, ConnectionLost, exchange, response_deadline
 from tenantdb.scope import (
     Isolation,
     ScopeIds,
@@ -43,6 +50,7 @@ from tenantdb.scope import (
     backoff,
     begin,
     check_committed,
+    log,
     lost_connection,
     mark_closed,
     mark_open,
@@ -52,17 +60,7 @@ from tenantdb.scope import (
 )
 from tenantdb.statements import Rows, Runs, Statement
 
-log = logging.getLogger("tenantdb")
-
 R = TypeVar("R")
-Params = Mapping[str, Any] | Sequence[Any] | None
-RawStatement = LiteralString | bytes | sql.SQL | sql.Composed
-
-# Back to a fresh session: settings, role, prepared statements, temp tables, locks, listeners.
-RESET_SESSION = b"discard all"
-# A server that answers FATAL at login will answer the same again, unless it is busy or starting.
-_TRANSIENT_FATAL = ("starting up", "shutting down", "recovery", "too many")
-_WAIT_INTERVAL = 0.5  # seconds between checks of the response deadline while waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +72,12 @@ class Scope(ScopeIds, Runs):
     def transaction(
         self, *, isolation: Isolation | None = None, read_only: bool = False
     ) -> "Transaction":
-        """Several statements in one transaction: ``with scope.transaction() as tx: ...``."""
+        """Several statements in one transaction: ``with scope.transaction() as tx:``."""
         return Transaction(self, isolation=isolation, read_only=read_only)
 
     def run_transaction(
-        self, work: Callable[["Transaction"], R], *, isolation: Isolation | None = None,
-        read_only: bool = False, attempts: int = 5,
+        self, work: Callable[["Transaction"], R], *,
+        isolation: Isolation | None = None, read_only: bool = False, attempts: int = 5,
     ) -> R:
         """``work(tx)`` in a transaction, run again (with backoff) when a concurrent transaction
         wins (:class:`SerializationFailure`), up to ``attempts`` times in all."""
@@ -90,12 +88,12 @@ class Scope(ScopeIds, Runs):
             except SerializationFailure:
                 if attempt == attempts:
                     raise
-                time.sleep(backoff(attempt))
+                sync_io.sleep(backoff(attempt))
         raise AssertionError("unreachable")
 
     def execute(self, statement: Statement[R], /) -> R:
         """Run ``statement`` as its own transaction (or in this scope's open transaction)."""
-        joined = open_transaction(self, threading.get_ident())
+        joined = open_transaction(self, sync_io.owner())
         if joined is not None:
             return joined.execute(statement)  # type: ignore[no-any-return]
         query = self.query_for(statement)
@@ -119,8 +117,9 @@ class Scope(ScopeIds, Runs):
 class Transaction(Runs):
     """One database transaction in a scope; commits on success, rolls back on any exception.
 
-    Opened inside another transaction of the same scope (in the same thread), it is a
-    savepoint of that one: an exception undoes only its own work.
+    Opened inside another transaction of the same scope, by the same thread of execution (an
+    asyncio task, or a thread), it is a savepoint of that one: an exception undoes only its own
+    work. A thread it starts does not share it.
     """
 
     def __init__(self, scope: Scope, *, isolation: Isolation | None = None,
@@ -136,7 +135,7 @@ class Transaction(Runs):
     def __enter__(self) -> Self:
         if self._conn is not None:
             raise RuntimeError("this transaction is already open")
-        outer = open_transaction(self.scope, threading.get_ident())
+        outer = open_transaction(self.scope, sync_io.owner())
         if outer is not None:
             if self._begin.sql != b"begin":
                 raise ValueError("a nested transaction is a savepoint: it cannot set isolation"
@@ -146,7 +145,8 @@ class Transaction(Runs):
         else:
             self._conn = self.scope.database.checkout()
             context = self.scope.context(read_only=self._read_only)
-            self.state = TransactionState([self._begin, context], self._read_only)
+            self.state = TransactionState(
+                [self._begin, context], self._read_only, owner=sync_io.owner())
         self._token = mark_open(self.scope, self)
         return self
 
@@ -183,12 +183,12 @@ class Transaction(Runs):
 
     def execute(self, statement: Statement[R], /) -> R:
         """Run ``statement`` in this transaction."""
-        return statement.shape(self._send(self.scope.command(
-            self.scope.query_for(statement), statement.params)))
+        query = self.scope.query_for(statement)
+        return statement.shape(self._send(self.scope.command(query, statement.params)))
 
     def _send(self, command: Command) -> Rows:
         if self._conn is None:
-            raise RuntimeError("use the transaction inside `with scope.transaction() as tx:`")
+            raise RuntimeError("use the transaction inside `with scope.transaction()`")
         if self.state.lost:
             raise Unavailable("the connection of this transaction was lost")
         try:
@@ -198,14 +198,16 @@ class Transaction(Runs):
             raise_lost(lost, writes=False)  # the transaction is gone: nothing committed
             raise
 
-    def execute_raw(self, query: RawStatement, params: Params = None) -> list[tuple[Any, ...]]:
+    def execute_raw(
+        self, query: RawStatement, params: Params = None
+    ) -> list[tuple[Any, ...]]:
         """Run literal SQL in this transaction (tests, one-off tools); its rows as tuples.
 
         Values go in ``params`` (``%s`` or ``%(name)s``), never into the string. The
         connection's session state is cleared before it returns to the pool.
         """
         if self._conn is None:
-            raise RuntimeError("use the transaction inside `with scope.transaction() as tx:`")
+            raise RuntimeError("use the transaction inside `with scope.transaction()`")
         self._raw = True
         if self.state.pending:  # BEGIN and the context, or a savepoint
             self._send(Command(b"select 1", ()))
@@ -216,21 +218,6 @@ class Transaction(Runs):
             raise translate(e) from e
 
 
-@dataclass(frozen=True, slots=True)
-class Health:
-    """What :meth:`Database.health` found."""
-
-    reachable: bool
-    server_version: str | None
-    pool: dict[str, int]
-    pending_migrations: list[str] | None  # None when they could not be read
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.reachable and self.pending_migrations == []
-
-
 class Database:
     """The pooled connection to a tenantdb database, as the runtime role ``tenantdb_app``."""
 
@@ -239,7 +226,8 @@ class Database:
         self.settings = settings
 
     @classmethod
-    def connect(cls, settings: Settings | None = None, /, **overrides: Any) -> "Database":
+    def connect(cls, settings: Settings | None = None, /,
+                      **overrides: Any) -> "Database":
         """Open the pool; ``overrides`` replace fields of ``settings`` (default: the environment).
 
         Waits up to ``connect_timeout`` for the server, retrying with exponential backoff; a
@@ -247,11 +235,12 @@ class Database:
         """
         settings = load_settings(settings, overrides)
         kwargs = connection_kwargs(settings)
-        wait_for_server(settings.database_url, kwargs, settings.connect_timeout)
+        sync_io.wait_until_reachable(
+            settings.database_url, kwargs, settings.connect_timeout)
+        check = sync_io.check_with_ping if settings.check_connections else sync_io.check
         pool: ConnectionPool[Connection] = ConnectionPool(
             settings.database_url, connection_class=Connection, kwargs=kwargs,
-            check=_check_with_ping if settings.check_connections else _check, open=False,
-            **pool_kwargs(settings),
+            check=check, open=False, **pool_kwargs(settings),
         )
         try:
             pool.open(wait=True, timeout=settings.connect_timeout)
@@ -262,7 +251,8 @@ class Database:
 
     def as_user(self, tenant_id: UUID | str, user_id: UUID | str) -> Scope:
         """Act for one user of one tenant: user-private rows are that user's only."""
-        return Scope(uuid_of(tenant_id, "tenant_id"), uuid_of(user_id, "user_id"), database=self)
+        return Scope(
+            uuid_of(tenant_id, "tenant_id"), uuid_of(user_id, "user_id"), database=self)
 
     def as_tenant(self, tenant_id: UUID | str) -> Scope:
         """Tenant-wide service mode (background jobs, admin screens): every row of the tenant."""
@@ -303,11 +293,11 @@ class Database:
         self.pool.putconn(conn)
 
     def exchange(self, conn: Connection, batch: Sequence[Command]) -> Rows:
-        """Send ``batch`` in one flush on ``conn``; the rows of each command."""
+        """Send ``batch`` in one flush on ``conn``; the rows of its last command."""
         settings = self.settings
-        deadline = time.monotonic() + settings.response_timeout
-        generator = exchange(conn, batch, prepare=settings.prepared_statements, deadline=deadline)
-        return conn.wait(generator, interval=_WAIT_INTERVAL)
+        generator = exchange(conn, batch, prepare=settings.prepared_statements,
+                             deadline=response_deadline(settings.response_timeout))
+        return conn.wait(generator, interval=WAIT_INTERVAL)
 
     def health(self) -> Health:
         """Server reachability and version, pool statistics, and pending migrations."""
@@ -341,111 +331,4 @@ class Database:
         self.close()
 
 
-Tx = Scope | Transaction  # what a sync domain function runs on
-
-
-# --- shared with tenantdb.aio ----------------------------------------------------------------
-
-SERVER_VERSION = Command(b"select current_setting('server_version')", ())
-APPLIED_MIGRATIONS = Command(b"select migration_id from tenantdb_owner._yoyo_migration", ())
-
-
-def health_of(version: Rows, applied: Rows | TenantdbError, stats: dict[str, int],
-              settings: Settings) -> Health:
-    """The health report, from the answers to SERVER_VERSION and APPLIED_MIGRATIONS; pending
-    migrations are tenantdb's and those of ``settings.migrations``."""
-    from tenantdb.migrate import migration_ids  # yoyo is needed here only
-    from tenantdb.migration_sources import split_sources
-
-    known = migration_ids(split_sources(settings.migrations))
-    pending: list[str] | None
-    if isinstance(applied, Rows):
-        done = {row[0] for row in applied.values}
-        pending = [m for m in known if m not in done]
-    elif applied.sqlstate in ("42P01", "3F000"):  # no bookkeeping table: nothing migrated yet
-        pending = known
-    else:  # this role cannot read it
-        pending = None
-    return Health(True, version.values[0][0], stats, pending)
-
-
-def load_settings(settings: Settings | None, overrides: dict[str, Any]) -> Settings:
-    """``settings`` (default: from the environment) with ``overrides``, validated."""
-    try:  # validated like the settings themselves: no negative pool sizes, no unknown names
-        if settings is None:
-            settings = Settings(**overrides)
-        elif overrides:
-            settings = Settings.model_validate(settings.model_dump() | overrides)
-    except pydantic.ValidationError as e:
-        raise ConfigurationError(f"invalid settings: {e}") from e
-    return settings
-
-
-def pool_kwargs(settings: Settings) -> dict[str, Any]:
-    return {
-        "min_size": settings.pool_min_size,
-        "max_size": settings.pool_max_size,
-        "timeout": settings.pool_timeout,
-        "max_idle": settings.max_idle,
-        "max_lifetime": settings.max_lifetime,
-        "reconnect_timeout": settings.reconnect_timeout,
-        "name": settings.application_name,
-    }
-
-
-def connection_kwargs(settings: Settings) -> dict[str, Any]:
-    """psycopg connection arguments for ``settings`` (options in the URL are kept)."""
-    url = settings.database_url
-    if not url:
-        raise ConfigurationError("no database URL: set DATABASE_URL or TENANTDB_DATABASE_URL")
-    try:
-        given = conninfo_to_dict(url)
-    except psycopg.ProgrammingError as e:
-        raise ConfigurationError(f"malformed database URL: {e}") from e
-    options = [
-        str(given.get("options") or ""),
-        f"-c statement_timeout={settings.statement_timeout_ms}",
-        "-c TimeZone=UTC",
-    ]
-    return {
-        "autocommit": True,
-        "prepare_threshold": None,  # tenantdb prepares its own statements (tenantdb.protocol)
-        "options": " ".join(o for o in options if o),
-        "application_name": settings.application_name,
-        "connect_timeout": max(2, round(settings.connect_timeout)),
-        "keepalives": 1,
-        "keepalives_idle": settings.keepalives_idle,
-        "keepalives_interval": settings.keepalives_interval,
-        "keepalives_count": settings.keepalives_count,
-        "tcp_user_timeout": settings.tcp_user_timeout_ms,
-    }
-
-
-def wait_for_server(url: str, kwargs: dict[str, Any], timeout: float) -> None:
-    """Connect once, retrying with exponential backoff until ``timeout``; raise what failed."""
-    deadline = time.monotonic() + timeout
-    delay = 0.1
-    while True:
-        try:
-            psycopg.connect(url, **(kwargs | {"connect_timeout": max(1, round(timeout))})).close()
-            return
-        except psycopg.Error as e:
-            said = str(e)
-            refused = "FATAL:" in said and not any(t in said for t in _TRANSIENT_FATAL)
-            if refused or time.monotonic() + delay > deadline:
-                raise connect_error(e) from e  # a refused login: ConfigurationError
-            log.info("database not reachable yet, retrying in %.1f s: %s", delay, e)
-        time.sleep(delay)
-        delay = min(delay * 2, 5.0)
-
-
-def _check(conn: Connection) -> None:
-    """The pool's check at checkout: no round trip, only whether the server ended it."""
-    if not alive(conn):
-        conn.close()  # so that the pool replaces it
-        raise psycopg.OperationalError("the server closed the connection")
-
-
-def _check_with_ping(conn: Connection) -> None:
-    _check(conn)
-    ConnectionPool.check_connection(conn)
+Tx = Scope | Transaction  # what a domain function runs on

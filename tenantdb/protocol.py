@@ -141,6 +141,11 @@ def exchange(
     return _rows(transformer, results[-1])
 
 
+def response_deadline(seconds: float) -> float:
+    """The time (``time.monotonic()``) by which an exchange started now must have its answer."""
+    return time.monotonic() + seconds
+
+
 def alive(conn: AnyConnection) -> bool:
     """Whether an idle connection is still usable, without a round trip: an idle connection has
     nothing to read, unless the server is ending it (a terminated backend sends a FATAL error,

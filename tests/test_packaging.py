@@ -76,3 +76,11 @@ def _server_version(server: Server) -> str:
         row = conn.execute("show server_version").fetchone()
     assert row is not None
     return str(row[0])
+
+
+def test_the_sync_engine_is_generated_from_the_async_one() -> None:
+    """tenantdb/db.py is scripts/async_to_sync.py's output for tenantdb/aio.py, not a hand copy."""
+    top = Path(__file__).resolve().parents[1]
+    checked = subprocess.run([sys.executable, str(top / "scripts" / "async_to_sync.py"), "--check"],
+                             capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
