@@ -32,28 +32,24 @@ _AUTO = PyFormat.AUTO
 _TEXT = PyFormat.TEXT
 
 
-class Connection(psycopg.Connection[Any]):
+class PreparedNames:
+    """Which of tenantdb's statements a connection has prepared, by SQL and parameter types."""
+
+    prepared: dict[tuple[bytes, tuple[int, ...]], bytes]
+    names: Iterator[int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prepared = {}
+        self.names = itertools.count()
+
+
+class Connection(PreparedNames, psycopg.Connection[Any]):
     """A pooled connection that knows which of tenantdb's statements it has prepared."""
 
-    prepared: dict[tuple[bytes, tuple[int, ...]], bytes]
-    names: Iterator[int]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.prepared = {}
-        self.names = itertools.count()
-
-
-class AsyncConnection(psycopg.AsyncConnection[Any]):
+class AsyncConnection(PreparedNames, psycopg.AsyncConnection[Any]):
     """The async twin of :class:`Connection`."""
-
-    prepared: dict[tuple[bytes, tuple[int, ...]], bytes]
-    names: Iterator[int]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.prepared = {}
-        self.names = itertools.count()
 
 
 AnyConnection = Connection | AsyncConnection
