@@ -1,1 +1,2 @@
+drop statistics tenantdb.tasks_tenant_user_stats;
 drop index tenantdb.tasks_tenant_created_idx;

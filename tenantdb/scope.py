@@ -37,7 +37,6 @@ SET_CONTEXT = Query.parse(
     " set_config('app.user_id', %(user_id)s, true),"
     " set_config('transaction_read_only', %(read_only)s, true)",
 )
-_SCOPE_PARAMS = frozenset(("tenant_id", "user_id"))
 
 
 class Isolation(enum.StrEnum):
@@ -54,6 +53,14 @@ class ScopeIds:
 
     tenant_id: UUID
     user_id: UUID | None
+    # the context commands, read-write and read-only, made once
+    _contexts: tuple[Command, Command] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        user = TENANT_WIDE if self.user_id is None else str(self.user_id)
+        contexts = tuple(Command(SET_CONTEXT.sql, (str(self.tenant_id), user, read_only),
+                                 text_params=True) for read_only in ("off", "on"))
+        object.__setattr__(self, "_contexts", contexts)
 
     @property
     def tenant_wide(self) -> bool:
@@ -61,9 +68,7 @@ class ScopeIds:
 
     def context(self, *, read_only: bool) -> Command:
         """The command that sets this scope's context for the current transaction."""
-        user = TENANT_WIDE if self.user_id is None else str(self.user_id)
-        values = (str(self.tenant_id), user, "on" if read_only else "off")
-        return Command(SET_CONTEXT.sql, values, text_params=True)
+        return self._contexts[read_only]
 
     def query_for(self, statement: Statement[Any]) -> Query:
         if self.user_id is None and statement.tenant_wide is not None:
@@ -72,7 +77,7 @@ class ScopeIds:
 
     def command(self, query: Query, params: Mapping[str, Any]) -> Command:
         """``query`` with ``params`` bound, and the scope's ids where it names them."""
-        if _SCOPE_PARAMS & params.keys():
+        if "tenant_id" in params or "user_id" in params:
             raise ValidationError("tenant_id and user_id come from the scope, not from arguments")
         values: list[Any] = []
         for name in query.params:
@@ -86,7 +91,9 @@ class ScopeIds:
                 values.append(params[name])
             else:
                 raise ValidationError(f"{query.name} needs the parameter {name!r}")
-        if unknown := params.keys() - query.params:
+        own = len(query.params) - ("tenant_id" in query.params) - ("user_id" in query.params)
+        if len(params) != own:
+            unknown = params.keys() - query.params
             raise ValidationError(f"{query.name} has no parameter {', '.join(sorted(unknown))}")
         return Command(query.sql, values, query.name)
 
