@@ -133,7 +133,8 @@ def test_no_context_reads_nothing_and_writes_nothing(
         for table in ("tasks", "users", "tenants"):
             with pytest.raises(psycopg.Error) as read:
                 conn.execute(f"select count(*) from tenantdb.{table}")
-            assert read.value.sqlstate == "TD000"
+            # no tenant, or no user: whichever the plan evaluates first; both NoTenantContext
+            assert read.value.sqlstate in ("TD000", "TD001")
         with pytest.raises(psycopg.Error) as write:
             conn.execute(
                 "insert into tenantdb.tasks (tenant_id, user_id, title) values (%s, %s, 'x')",
