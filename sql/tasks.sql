@@ -23,7 +23,8 @@ select id, user_id, title, description, completed, created_at, updated_at
 
 -- name: create_tasks
 -- Many new tasks of the acting user in one statement (ids, titles and descriptions as arrays),
--- returned in the order given; idempotent like create_task.
+-- returned in the order given; idempotent like create_task. An id taken by a task the caller
+-- cannot see fails the whole statement (require_all), so nothing of the batch is written.
 with given as (
   select coalesce(id, gen_random_uuid()) as id, title, description, ord
     from unnest(%(ids)s::uuid[], %(titles)s::text[], %(descriptions)s::text[])
@@ -34,15 +35,18 @@ with given as (
   on conflict (tenant_id, id) do nothing
   returning id, user_id, title, description, completed, created_at, updated_at
 ), answered as (
+  -- the rows made now, and those that existed before (the statement's snapshot cannot see
+  -- the rows it inserts, so none is in both)
   select id, user_id, title, description, completed, created_at, updated_at from created
   union all
-  select id, user_id, title, description, completed, created_at, updated_at
-    from tenantdb.tasks
-   where tenant_id = %(tenant_id)s and user_id = %(user_id)s
-     and id in (select id from given) and id not in (select id from created)
+  select t.id, t.user_id, t.title, t.description, t.completed, t.created_at, t.updated_at
+    from given g
+    join tenantdb.tasks t on t.tenant_id = %(tenant_id)s and t.id = g.id
+   where t.user_id = %(user_id)s
 )
 select a.id, a.user_id, a.title, a.description, a.completed, a.created_at, a.updated_at
   from answered a join given g on g.id = a.id
+ where tenantdb.require_all((select count(*) from given), (select count(*) from answered))
  order by g.ord;
 
 -- name: get_task
