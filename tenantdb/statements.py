@@ -75,7 +75,8 @@ def models(model: type[M]) -> Callable[[Rows], list[M]]:
 
     def shape(rows: Rows) -> list[M]:
         names = rows.columns
-        return adapter.validate_python([dict(zip(names, row, strict=True)) for row in rows.values])
+        return adapter.validate_python(
+            [dict(zip(names, row, strict=True)) for row in rows.values], strict=True)
 
     return shape
 

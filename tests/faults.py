@@ -33,6 +33,7 @@ class Proxy:
         self._lock = threading.Lock()
         self._lose = False
         self.lost = 0
+        self.requests: list[bytes] = []  # every chunk a client's write delivered, in order
         self._pairs: list[tuple[socket.socket, socket.socket, threading.Event]] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -79,6 +80,8 @@ class Proxy:
                 running.wait()
                 if answers and self._take_loss():
                     break
+                if not answers:
+                    self.requests.append(data)
                 target.sendall(data)
         for s in (source, target):
             with contextlib.suppress(OSError):

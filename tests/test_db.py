@@ -15,6 +15,7 @@ from uuid import uuid4
 import psycopg
 import pytest
 from conftest import Member, refused_login_url
+from faults import Proxy
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
@@ -275,3 +276,36 @@ def test_connect_retries_until_the_server_answers(
     finally:
         listener.close()
     assert "not reachable yet, retrying" in caplog.text
+
+
+def _message_kinds(chunk: bytes) -> list[str]:
+    """The type of each frontend message in ``chunk`` (a type byte, then a 4-byte length)."""
+    kinds, at = [], 0
+    while at < len(chunk):
+        kinds.append(chr(chunk[at]))
+        at += 1 + int.from_bytes(chunk[at + 1:at + 5], "big")
+    assert at == len(chunk), "the chunk ends inside a message"
+    return kinds
+
+
+def test_a_call_is_written_in_one_flush_ending_in_one_sync(database: MigratedDatabase,
+                                                          alice: Member) -> None:
+    """What reaches the server for one call: one chunk (one write by the client, nothing
+    trickling after it), holding the context, the statement and a single Sync at its end."""
+    proxy = Proxy(database.app_url)
+    try:
+        with Database.connect(database_url=proxy.url("tenantdb_app", database.name),
+                              pool_min_size=1, pool_max_size=1) as db:
+            scope = db.as_user(alice.tenant_id, alice.id)
+            tasks.list_tasks(scope)  # the first call also prepares the statements
+            for call in (lambda: tasks.list_tasks(scope),
+                         lambda: tasks.create_task(scope, TaskCreate(title="x"))):
+                proxy.requests.clear()
+                call()
+                (chunk,) = proxy.requests
+                kinds = _message_kinds(chunk)
+                assert kinds.count("E") == 2  # Execute: the context, then the statement
+                assert kinds.count("S") == 1  # one Sync: one implicit transaction
+                assert kinds[-1] == "S"
+    finally:
+        proxy.close()
