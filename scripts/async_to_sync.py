@@ -71,17 +71,26 @@ def to_sync(source: str) -> str:
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
     text = re.sub(r"Awaitable\[(\w+)\]", r"\1", text)  # what a sync callback returns
-    text = re.sub(r"^(from \S+ import )(.+)$", _sorted_import, text, flags=re.M)
+    text = re.sub(r"^(from \S+ import )([^(\n]+)$", _sorted_import, text, flags=re.M)
+    text = re.sub(r"^(from \S+ import \(\n)((?:    \w+,\n)+)(?=\))", _sorted_block, text,
+                  flags=re.M)
     return HEADER + text
 
 
+def _in_order(names: list[str]) -> list[str]:
+    """Imported names in isort's order (constants, classes, functions), without those the sync
+    side does not use."""
+    kept = [n for n in names if n != "Awaitable"]
+    return sorted(kept, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
+
+
 def _sorted_import(match: re.Match[str]) -> str:
-    """A one-line import with its names in isort's order (constants, classes, functions),
-    without those the sync side does not use."""
-    names = [n for n in match.group(2).split(", ") if n != "Awaitable"]
-    kind = {True: 0, False: 1}
-    names.sort(key=lambda n: (kind[n.isupper()] if n[0].isupper() else 2, n))
-    return match.group(1) + ", ".join(names)
+    return match.group(1) + ", ".join(_in_order(match.group(2).split(", ")))
+
+
+def _sorted_block(match: re.Match[str]) -> str:
+    names = _in_order([line.strip().rstrip(",") for line in match.group(2).splitlines()])
+    return match.group(1) + "".join(f"    {name},\n" for name in names)
 
 
 def main() -> int:

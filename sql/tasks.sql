@@ -49,6 +49,15 @@ select a.id, a.user_id, a.title, a.description, a.completed, a.created_at, a.upd
  where tenantdb.require_all((select count(*) from given), (select count(*) from answered))
  order by g.ord;
 
+-- name: create_fresh_tasks
+-- create_tasks when no task has a client id: nothing can conflict, so a plain insert (rows come
+-- back in the order inserted, which is the order given).
+insert into tenantdb.tasks (tenant_id, user_id, title, description)
+select %(tenant_id)s, %(user_id)s, title, description
+  from unnest(%(titles)s::text[], %(descriptions)s::text[]) with ordinality as g (title, description, ord)
+ order by ord
+returning id, user_id, title, description, completed, created_at, updated_at;
+
 -- name: get_task
 select id, user_id, title, description, completed, created_at, updated_at
   from tenantdb.tasks

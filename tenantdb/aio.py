@@ -41,7 +41,14 @@ from tenantdb.connections import (
     pool_kwargs,
 )
 from tenantdb.errors import SerializationFailure, TenantdbError, Unavailable, translate
-from tenantdb.protocol import AsyncConnection, Command, ConnectionLost, exchange, response_deadline
+from tenantdb.protocol import (
+    STALE_PREPARED,
+    AsyncConnection,
+    Command,
+    ConnectionLost,
+    exchange,
+    response_deadline,
+)
 from tenantdb.scope import (
     Isolation,
     ScopeIds,
@@ -105,6 +112,11 @@ class AsyncScope(ScopeIds, Runs):
                 await self.database.discard(conn)
                 lost_connection(lost, writes=not query.read_only, retry=attempt == 1)
                 continue
+            except TenantdbError as e:
+                await self.database.checkin(conn)
+                if attempt == 1 and e.sqlstate in STALE_PREPARED:
+                    continue  # nothing ran; prepared again on the second attempt
+                raise
             except BaseException:
                 await self.database.checkin(conn)
                 raise

@@ -42,7 +42,14 @@ from tenantdb.connections import (
     pool_kwargs,
 )
 from tenantdb.errors import SerializationFailure, TenantdbError, Unavailable, translate
-from tenantdb.protocol import Command, Connection, ConnectionLost, exchange, response_deadline
+from tenantdb.protocol import (
+    STALE_PREPARED,
+    Command,
+    Connection,
+    ConnectionLost,
+    exchange,
+    response_deadline,
+)
 from tenantdb.scope import (
     Isolation,
     ScopeIds,
@@ -106,6 +113,11 @@ class Scope(ScopeIds, Runs):
                 self.database.discard(conn)
                 lost_connection(lost, writes=not query.read_only, retry=attempt == 1)
                 continue
+            except TenantdbError as e:
+                self.database.checkin(conn)
+                if attempt == 1 and e.sqlstate in STALE_PREPARED:
+                    continue  # nothing ran; prepared again on the second attempt
+                raise
             except BaseException:
                 self.database.checkin(conn)
                 raise

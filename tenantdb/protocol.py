@@ -28,6 +28,9 @@ from tenantdb.statements import Rows
 log = logging.getLogger("tenantdb")
 
 _BINARY = Format.BINARY
+# prepared statement does not exist (DEALLOCATE by someone else); cached plan must not change
+# result type (the schema changed under a prepared statement)
+STALE_PREPARED = ("26000", "0A000")
 _AUTO = PyFormat.AUTO
 _TEXT = PyFormat.TEXT
 
@@ -133,6 +136,8 @@ def exchange(
         outcome = f"failed ({error.sqlstate})" if error else "done"
         log.debug("%s %s in %.2f ms", names, outcome, (time.perf_counter() - started) * 1000)
     if error is not None:
+        if registry is not None and error.sqlstate in STALE_PREPARED:
+            registry.clear()  # prepared behind tenantdb's back, or the schema changed: again
         raise translate(error) from error
     return _rows(transformer, results[-1])
 

@@ -98,10 +98,10 @@ def create_tasks(
             raise Conflict("an id among the tasks is taken by a task not visible here")
         return made
 
-    return Statement(Q.create_tasks, {
-        "ids": ids, "titles": [t.title for t in new],
-        "descriptions": [t.description for t in new],
-    }, shape)
+    args = {"titles": [t.title for t in new], "descriptions": [t.description for t in new]}
+    if not given:  # no client ids: nothing can conflict
+        return Statement(Q.create_fresh_tasks, args, shape)
+    return Statement(Q.create_tasks, args | {"ids": ids}, shape)
 
 
 @operation

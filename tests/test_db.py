@@ -309,3 +309,19 @@ def test_a_call_is_written_in_one_flush_ending_in_one_sync(database: MigratedDat
                 assert kinds[-1] == "S"
     finally:
         proxy.close()
+
+
+def test_prepared_statements_dropped_behind_its_back_are_prepared_again(
+    single: Database, alice: Member
+) -> None:
+    scope = single.as_user(alice.tenant_id, alice.id)
+    tasks.list_tasks(scope)  # prepared on the pool's only connection
+    conn = single.checkout()
+    conn.execute("deallocate all")  # without tenantdb's reset: its names are gone
+    single.checkin(conn)
+    assert tasks.list_tasks(scope).items == []  # 26000 at first: nothing ran, so tried again
+    tasks.create_task(scope, TaskCreate(title="a write, prepared before"))
+    conn = single.checkout()
+    conn.execute("deallocate all")
+    single.checkin(conn)
+    assert [t.title for t in tasks.list_tasks(scope).items] == ["a write, prepared before"]
