@@ -73,7 +73,8 @@ def _show(db: Database, out: Print) -> None:
     tasks.create_task(bob, TaskCreate(title="Review the pull request"))
     tasks.create_task(carol, TaskCreate(title="Plan the offsite"))
 
-    out("\nWhat each user sees (row-level security decides; the queries' bound ids help the planner):")
+    out("\nWhat each user sees (row-level security decides; the queries' bound ids help the"
+        " planner):")
     users = (("alice @ Acme ", alice), ("bob   @ Acme ", bob), ("carol @ Globex", carol))
     for label, scope in users:
         titles = [f"{t.title}{' (done)' if t.completed else ''}"
