@@ -86,14 +86,6 @@ def status(
     return [MigrationState(m, m in applied) for m in known]
 
 
-def pending_migrations(conn: psycopg.Connection[Any], sources: Sources = None
-                       ) -> list[str] | None:
-    """Migrations not applied in ``conn``'s database; None when that cannot be read."""
-    known = migration_ids(sources)
-    applied = _applied(conn)
-    return None if applied is None else [m for m in known if m not in applied]
-
-
 def migration_ids(sources: Sources = None) -> list[str]:
     """tenantdb's migration ids, then those of ``sources``, each folder sorted."""
     return unique_ids(migration_folders(sources))
