@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     )
     prepared_statements: bool = Field(
         default=True,
-        description="psycopg's automatic prepared statements; turn off for PgBouncer < 1.21.",
+        description="Prepare each named query once per connection; off for PgBouncer < 1.21.",
     )
     check_connections: bool = Field(
         default=False,
