@@ -9,7 +9,6 @@ each statement (BEGIN and the context, savepoints) and how it ends.
 import enum
 import logging
 import random
-import threading
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -125,10 +124,10 @@ class TransactionState:
 
     pending: list[Command]
     read_only: bool
+    owner: int  # the thread or task that opened it (sync_io.owner / async_io.owner)
     begun: bool = False  # BEGIN was sent
     lost: bool = False  # the connection failed: the transaction is gone
     savepoints: int = 0
-    owner: int = field(default_factory=threading.get_ident)
 
     def before(self, command: Command) -> list[Command]:
         """The commands to send now: what is pending, then ``command``."""
