@@ -4,7 +4,6 @@ A proxy (tests/faults.py) loses the server's answer after the server acted on th
 stalls open connections; an observer connection checks what really committed.
 """
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID, uuid4
@@ -129,10 +128,10 @@ def test_terminated_connections_fail_no_caller(
     me = db.as_user(alice.tenant_id, alice.id)
     for _ in range(8):
         tasks.list_tasks(me)
-    killed = observer.execute("select count(pg_terminate_backend(pid)) from pg_stat_activity"
-                              " where application_name = %s", [name]).fetchone()
+    killed = observer.execute(  # waits (up to 10 s) until each has exited, its FATAL sent
+        "select count(*) filter (where pg_terminate_backend(pid, 10000)) from pg_stat_activity"
+        " where application_name = %s", [name]).fetchone()
     assert killed == (4,)
-    time.sleep(0.2)  # their FATAL messages reach the client sockets
     for _ in range(8):
         assert tasks.list_tasks(me).items == []
 
