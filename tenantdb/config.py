@@ -65,6 +65,16 @@ class Settings(BaseSettings):
         " connection (TCP_USER_TIMEOUT); 0: the kernel's default.",
     )
 
+    def keepalives(self) -> dict[str, int]:
+        """libpq's TCP keepalive parameters for these settings."""
+        return {
+            "keepalives": 1,
+            "keepalives_idle": self.keepalives_idle,
+            "keepalives_interval": self.keepalives_interval,
+            "keepalives_count": self.keepalives_count,
+            "tcp_user_timeout": self.tcp_user_timeout_ms,
+        }
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.pool_min_size > self.pool_max_size:

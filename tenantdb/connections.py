@@ -110,11 +110,7 @@ def connection_kwargs(settings: Settings) -> dict[str, Any]:
         "options": " ".join(o for o in options if o),
         "application_name": settings.application_name,
         "connect_timeout": max(2, round(settings.connect_timeout)),
-        "keepalives": 1,
-        "keepalives_idle": settings.keepalives_idle,
-        "keepalives_interval": settings.keepalives_interval,
-        "keepalives_count": settings.keepalives_count,
-        "tcp_user_timeout": settings.tcp_user_timeout_ms,
+        **settings.keepalives(),
     }
 
 

@@ -61,10 +61,6 @@ class ScopeIds:
                                  text_params=True) for read_only in ("off", "on"))
         object.__setattr__(self, "_contexts", contexts)
 
-    @property
-    def tenant_wide(self) -> bool:
-        return self.user_id is None
-
     def context(self, *, read_only: bool) -> Command:
         """The command that sets this scope's context for the current transaction."""
         return self._contexts[read_only]

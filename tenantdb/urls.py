@@ -3,6 +3,7 @@
 import math
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from tenantdb.config import Settings
 from tenantdb.errors import ConfigurationError
 
 _SCHEMES = ("postgres", "postgresql", "postgresql+psycopg")
@@ -52,14 +53,11 @@ def for_yoyo(url: str) -> str:
     return _join("postgresql+psycopg", netloc, path, query)
 
 
-# libpq's TCP keepalives for the connections the CLI and the migrations open, so a peer that
-# vanished mid-command surfaces as an error instead of a hang (ignored on Unix sockets).
+# libpq's TCP keepalives (Settings' defaults) for the connections the CLI and the migrations
+# open, so a peer that vanished mid-command surfaces as an error instead of a hang (ignored on
+# Unix sockets).
 TCP_KEEPALIVES = {
-    "keepalives": "1",
-    "keepalives_idle": "15",  # seconds of silence before the first probe
-    "keepalives_interval": "5",
-    "keepalives_count": "3",
-    "tcp_user_timeout": "30000",  # ms that sent data may stay unacknowledged
+    name: str(value) for name, value in Settings.model_construct().keepalives().items()
 }
 
 
